@@ -1,0 +1,39 @@
+# The first two targets are the README's first two commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYVER := $(shell $(PYTHON) -c 'import sys; v=sys.version_info; print(f"{v[0]}.{v[1]}" if v[:2] == (3, 10) else "3.11")')
+CONSTRAINTS := requirements/constraints-py$(PYVER).txt
+STAMP := $(VENV)/.installed
+DEMO_HOME ?= .demo
+PYTEST_ARGS ?=
+
+.PHONY: demo test ui bootstrap clean benchmark
+
+demo: $(STAMP)
+	$(BIN)/monitoring-assets demo --home $(DEMO_HOME)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bootstrap: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py $(CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	touch $(STAMP)
+
+# Dagster's UI on :3000 and MLflow's on :5000, both over the demo's home.
+ui: $(STAMP)
+	test -f $(DEMO_HOME)/monitoring.yaml || $(MAKE) demo
+	DAGSTER_HOME=$(abspath $(DEMO_HOME))/dagster MONITORING_CONFIG=$(abspath $(DEMO_HOME))/monitoring.yaml \
+	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000 & \
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath $(DEMO_HOME))/mlflow/mlflow.db \
+	  --host 127.0.0.1 --port 5000; kill %1
+
+benchmark: $(STAMP)
+	$(BIN)/python -m benchmarks.profile_drift --rows 1000000
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache

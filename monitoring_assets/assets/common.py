@@ -1,0 +1,40 @@
+"""Small helpers shared by the asset modules."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import dagster as dg
+
+
+def finite_or_none(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def markdown_table(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> dg.MetadataValue:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            if isinstance(value, float):
+                value = f"{value:.4g}"
+            cells.append(str(value).replace("|", "\\|").replace("\n", " "))
+        lines.append("| " + " | ".join(cells) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def float_metadata(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Finite numbers only: the UI plots numeric metadata over partitions."""
+    result = {}
+    for key, value in values.items():
+        number = finite_or_none(value)
+        if number is not None:
+            result[f"{prefix}{key}"] = number
+    return result

@@ -1,0 +1,55 @@
+"""One asset group per monitored model, from its config entry."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from monitoring_assets.assets.ingest import build_inference_batch, build_labels
+from monitoring_assets.assets.performance import build_model_performance, build_service_health
+from monitoring_assets.assets.profile_drift import build_feature_drift, build_inference_profile
+from monitoring_assets.assets.validation import build_validated_batch
+from monitoring_assets.config import ModelConfig
+
+
+def partitions_for(model: ModelConfig) -> dg.TimeWindowPartitionsDefinition:
+    spec = model.partitions
+    if spec.grain == "hourly":
+        return dg.HourlyPartitionsDefinition(
+            start_date=spec.start.strftime("%Y-%m-%d-%H:%M"),
+            end_date=spec.end.strftime("%Y-%m-%d-%H:%M") if spec.end else None,
+            timezone=spec.timezone,
+        )
+    return dg.DailyPartitionsDefinition(
+        start_date=spec.start.strftime("%Y-%m-%d"),
+        end_date=spec.end.strftime("%Y-%m-%d") if spec.end else None,
+        timezone=spec.timezone,
+    )
+
+
+def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
+    partitions_def = partitions_for(model)
+    return [
+        build(model, partitions_def)
+        for build in (
+            build_inference_batch,
+            build_validated_batch,
+            build_inference_profile,
+            build_feature_drift,
+            build_labels,
+            build_model_performance,
+            build_service_health,
+        )
+    ]
+
+
+def monitoring_job_name(model: ModelConfig) -> str:
+    return f"{model.name}_monitoring"
+
+
+def build_monitoring_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        monitoring_job_name(model),
+        selection=dg.AssetSelection.groups(model.name),
+        partitions_def=partitions_for(model),
+        description=f"Validate, profile and judge one partition of {model.registered_model}.",
+    )

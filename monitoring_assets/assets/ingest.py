@@ -1,0 +1,98 @@
+"""Assets that read one partition of the landing zone: inference logs and late labels."""
+
+
+import dagster as dg
+import pandas as pd
+
+from monitoring_assets.assets.names import INFERENCE_BATCH, LABELS
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.validation.readers import PartitionReadError, read_partition
+
+
+def _read_or_fail(location: str, partition: str, delimiter: str) -> tuple[pd.DataFrame, list[str]]:
+    try:
+        data = read_partition(location, partition, delimiter)
+    except PartitionReadError as exc:
+        raise dg.Failure(
+            description=str(exc),
+            metadata={
+                "unreadable_files": dg.MetadataValue.json(
+                    [{"file": f.path, "reason": f.reason} for f in exc.failures]
+                ),
+                "readable_files_left_in_place": dg.MetadataValue.json(exc.readable),
+            },
+            allow_retries=False,
+        ) from None
+    return data.frame, data.files
+
+
+def build_inference_batch(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=INFERENCE_BATCH,
+        key_prefix=[model.name],
+        group_name=model.name,
+        partitions_def=partitions_def,
+        io_manager_key="frame_io_manager",
+        kinds={"pandas", "parquet"},
+        description=f"Inference logs of {model.registered_model} for one partition, as landed.",
+    )
+    def inference_batch(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
+        partition = context.partition_key
+        frame, files = _read_or_fail(model.inference.location, partition, model.inference.csv_delimiter)
+        status = "ok" if files else "no data for partition"
+        if not files:
+            context.log.warning(f"{model.name}: no inference files for partition {partition}")
+        return dg.Output(
+            frame,
+            metadata={
+                "dagster/row_count": len(frame),
+                "files": len(files),
+                "file_names": dg.MetadataValue.json(files),
+                "status": status,
+                "location": model.inference.location,
+            },
+        )
+
+    return inference_batch
+
+
+def build_labels(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=LABELS,
+        key_prefix=[model.name],
+        group_name=model.name,
+        partitions_def=partitions_def,
+        io_manager_key="frame_io_manager",
+        kinds={"pandas", "parquet"},
+        description="Ground-truth labels for the partition's predictions; they arrive late.",
+    )
+    def labels(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
+        partition = context.partition_key
+        frame, files = _read_or_fail(model.labels.location, partition, model.labels.csv_delimiter)
+        roles = model.columns
+        if files and (roles.id not in frame or roles.label not in frame):
+            missing = [c for c in (roles.id, roles.label) if c not in frame]
+            raise dg.Failure(
+                description=(
+                    f"label files of partition {partition} lack column(s) {missing}: "
+                    f"{', '.join(files)}"
+                ),
+                allow_retries=False,
+            )
+        if files:
+            frame = frame[[roles.id, roles.label]].copy()
+            frame[roles.id] = frame[roles.id].astype(str)
+            # A label corrected in a later file replaces the earlier one.
+            frame = frame.drop_duplicates(subset=roles.id, keep="last").reset_index(drop=True)
+        else:
+            frame = pd.DataFrame({roles.id: pd.Series(dtype="str"), roles.label: pd.Series(dtype="float64")})
+        return dg.Output(
+            frame,
+            metadata={
+                "dagster/row_count": len(frame),
+                "files": len(files),
+                "file_names": dg.MetadataValue.json(files),
+            },
+        )
+
+    return labels

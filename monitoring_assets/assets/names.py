@@ -1,0 +1,23 @@
+"""Asset and check names, shared by the assets, the sensors, the demo and the tests."""
+
+INFERENCE_BATCH = "inference_batch"
+VALIDATED_BATCH = "validated_batch"
+INFERENCE_PROFILE = "inference_profile"
+FEATURE_DRIFT = "feature_drift"
+LABELS = "labels"
+MODEL_PERFORMANCE = "model_performance"
+SERVICE_HEALTH = "service_health"
+
+SCHEMA_CHECK = "schema_valid"
+DRIFT_CHECK = "drift_within_limits"
+PERFORMANCE_CHECK = "performance_vs_baseline"
+LABEL_COVERAGE_CHECK = "label_coverage"
+LATENCY_SLO_CHECK = "latency_slo"
+
+MONITORING_CHECKS = (
+    SCHEMA_CHECK,
+    DRIFT_CHECK,
+    PERFORMANCE_CHECK,
+    LABEL_COVERAGE_CHECK,
+    LATENCY_SLO_CHECK,
+)

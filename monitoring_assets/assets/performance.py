@@ -1,0 +1,258 @@
+"""model_performance (labels joined on id, against the baseline of the version that served)
+and service_health (latency and errors against the SLO)."""
+
+
+import time
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from monitoring_assets.assets.common import finite_or_none, float_metadata, markdown_table
+from monitoring_assets.assets.names import (
+    INFERENCE_BATCH,
+    LABEL_COVERAGE_CHECK,
+    LABELS,
+    LATENCY_SLO_CHECK,
+    MODEL_PERFORMANCE,
+    PERFORMANCE_CHECK,
+    SERVICE_HEALTH,
+    VALIDATED_BATCH,
+)
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.performance.metrics import compute_metrics, metrics_by_segment
+from monitoring_assets.performance.service_health import judge_service_health, measure_service_health
+from monitoring_assets.performance.thresholds import evaluate_threshold
+from monitoring_assets.registry import BaselineNotFound
+from monitoring_assets.resources import MlflowRegistry
+
+
+def join_labels(model: ModelConfig, predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Predictions with their label (NaN where none yet) and the count of orphan labels."""
+    roles = model.columns
+    predictions = predictions.copy()
+    predictions[roles.id] = predictions[roles.id].astype(str)
+    if roles.label in predictions:
+        predictions = predictions.drop(columns=[roles.label])
+    joined = predictions.merge(labels[[roles.id, roles.label]], on=roles.id, how="left")
+    orphans = int((~labels[roles.id].isin(predictions[roles.id])).sum()) if len(labels) else 0
+    return joined, orphans
+
+
+def served_versions(model: ModelConfig, frame: pd.DataFrame, champion: str) -> pd.Series:
+    column = model.columns.model_version
+    if column and column in frame:
+        return frame[column].fillna(champion).astype(str)
+    return pd.Series(champion, index=frame.index, dtype="str")
+
+
+def evaluate_performance(
+    model: ModelConfig, labeled: pd.DataFrame, versions: pd.Series, mlflow: MlflowRegistry
+) -> list[dict[str, Any]]:
+    """One entry per served version: its metrics, its baseline and each threshold outcome."""
+    roles = model.columns
+    results = []
+    for version, group in labeled.groupby(versions.loc[labeled.index]):
+        scores = group[roles.score] if roles.score and roles.score in group else None
+        metrics = compute_metrics(model.task, group[roles.label], group[roles.prediction], scores)
+        try:
+            baseline = mlflow.baseline(model.registered_model, str(version)).metrics
+        except BaselineNotFound as exc:
+            results.append({"version": str(version), "rows": len(group), "metrics": metrics,
+                            "baseline": {}, "outcomes": [], "error": str(exc)})
+            continue
+        outcomes = [
+            evaluate_threshold(name, metrics.get(name, float("nan")), baseline.get(name), spec).to_dict()
+            for name, spec in model.performance.items()
+        ]
+        results.append({"version": str(version), "rows": len(group), "metrics": metrics,
+                        "baseline": baseline, "outcomes": outcomes})
+    return results
+
+
+def _partition_end(context: dg.AssetExecutionContext) -> float:
+    return context.partition_time_window.end.timestamp()
+
+
+def coverage_check(model: ModelConfig, coverage: float, labeled: int, rows: int, hours_since_end: float) -> dg.AssetCheckResult:
+    policy = model.labels_policy
+    pending = coverage < policy.min_coverage
+    overdue = pending and hours_since_end > policy.deadline_hours and rows > 0
+    if overdue:
+        description = (f"label coverage {coverage:.1%} is below {policy.min_coverage:.0%} "
+                       f"{hours_since_end:.0f} h after the partition ended (deadline {policy.deadline_hours:g} h)")
+    elif pending:
+        description = f"labels pending: coverage {coverage:.1%} (minimum {policy.min_coverage:.0%})"
+    else:
+        description = f"label coverage {coverage:.1%}"
+    return dg.AssetCheckResult(
+        check_name=LABEL_COVERAGE_CHECK,
+        passed=not overdue,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={
+            "status": "overdue" if overdue else ("pending" if pending else "complete"),
+            "observed": coverage,
+            "threshold": policy.min_coverage,
+            "labeled_rows": labeled,
+            "rows": rows,
+            "hours_since_partition_end": round(hours_since_end, 1),
+            "deadline_hours": policy.deadline_hours,
+        },
+    )
+
+
+def performance_check(model: ModelConfig, evaluations: list[dict[str, Any]], coverage: float) -> dg.AssetCheckResult:
+    if coverage < model.labels_policy.min_coverage or not evaluations:
+        return dg.AssetCheckResult(
+            check_name=PERFORMANCE_CHECK,
+            passed=True,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"pending: label coverage {coverage:.1%} below the minimum "
+                        f"{model.labels_policy.min_coverage:.0%}; not judged yet",
+            metadata={"status": "pending", "label_coverage": coverage},
+        )
+    failures = [r for e in evaluations for r in (o for o in e["outcomes"] if not o["passed"])]
+    missing = [e for e in evaluations if e.get("error")]
+    main = max(evaluations, key=lambda e: e["rows"])
+    first_metric = next(iter(model.performance))
+    headline = next((o for o in main["outcomes"] if o["metric"] == first_metric), None)
+    if failures or missing:
+        reasons = [reason for o in failures for reason in o["reasons"]] + [e["error"] for e in missing]
+        description = "; ".join(reasons)
+    else:
+        description = "every metric within its limit of the baseline"
+    rows = [
+        {"version": e["version"], "metric": o["metric"], "value": o["value"], "baseline": o["baseline"],
+         "limit": o["limit"], "passed": o["passed"], "rows": e["rows"]}
+        for e in evaluations for o in e["outcomes"]
+    ]
+    return dg.AssetCheckResult(
+        check_name=PERFORMANCE_CHECK,
+        passed=not failures and not missing,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={
+            "status": "judged",
+            "version": main["version"],
+            "metric": first_metric,
+            "observed": finite_or_none(headline["value"]) if headline else None,
+            "baseline": finite_or_none(headline["baseline"]) if headline else None,
+            "threshold": finite_or_none(headline["limit"]) if headline else None,
+            "label_coverage": coverage,
+            "metrics": markdown_table(rows, ["version", "metric", "value", "baseline", "limit", "passed", "rows"]),
+        },
+    )
+
+
+def build_model_performance(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=MODEL_PERFORMANCE,
+        key_prefix=[model.name],
+        group_name=model.name,
+        partitions_def=partitions_def,
+        ins={
+            "validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH]),
+            "labels": dg.AssetIn(key=[model.name, LABELS]),
+        },
+        io_manager_key="report_io_manager",
+        kinds={"scikitlearn", "mlflow"},
+        check_specs=[
+            dg.AssetCheckSpec(PERFORMANCE_CHECK, asset=[model.name, MODEL_PERFORMANCE],
+                              description="Each served version meets its MetricThresholds against "
+                              "the baseline registered with it in MLflow."),
+            dg.AssetCheckSpec(LABEL_COVERAGE_CHECK, asset=[model.name, MODEL_PERFORMANCE],
+                              description="Enough labels arrived before the label deadline."),
+        ],
+        description="Performance metrics of the partition against the served version's baseline.",
+    )
+    def model_performance(
+        context: dg.AssetExecutionContext,
+        validated_batch: pd.DataFrame,
+        labels: pd.DataFrame,
+        mlflow: MlflowRegistry,
+    ):
+        roles = model.columns
+        champion = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        joined, orphans = join_labels(model, validated_batch, labels)
+        labeled = joined[joined[roles.label].notna()]
+        rows = len(joined)
+        coverage = len(labeled) / rows if rows else 0.0
+        versions = served_versions(model, joined, champion)
+        judged = coverage >= model.labels_policy.min_coverage and len(labeled) > 0
+        evaluations = evaluate_performance(model, labeled, versions, mlflow) if judged else []
+        segments = {
+            segment: metrics_by_segment(labeled, segment, model.task, roles.label, roles.prediction, roles.score)
+            for segment in roles.segments if segment in labeled
+        } if judged else {}
+        main = max(evaluations, key=lambda e: e["rows"]) if evaluations else None
+        metadata: dict[str, Any] = {
+            "label_coverage": coverage,
+            "labeled_rows": len(labeled),
+            "orphan_labels": orphans,
+            "status": "judged" if judged else "pending",
+        }
+        if main:
+            metadata |= float_metadata(main["metrics"])
+            metadata["version"] = main["version"]
+        report = {
+            "partition": context.partition_key,
+            "status": metadata["status"],
+            "label_coverage": coverage,
+            "labeled_rows": len(labeled),
+            "rows": rows,
+            "orphan_labels": orphans,
+            "versions": evaluations,
+            "segments": segments,
+        }
+        yield dg.Output(report, metadata=metadata)
+        hours = (time.time() - _partition_end(context)) / 3600.0
+        yield performance_check(model, evaluations, coverage)
+        yield coverage_check(model, coverage, len(labeled), rows, hours)
+
+    return model_performance
+
+
+def build_service_health(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=SERVICE_HEALTH,
+        key_prefix=[model.name],
+        group_name=model.name,
+        partitions_def=partitions_def,
+        ins={"inference_batch": dg.AssetIn(key=[model.name, INFERENCE_BATCH])},
+        io_manager_key="report_io_manager",
+        check_specs=[
+            dg.AssetCheckSpec(LATENCY_SLO_CHECK, asset=[model.name, SERVICE_HEALTH],
+                              description="Latency percentiles and error rate within the SLO."),
+        ],
+        description="Latency percentiles, error rate and throughput of the partition.",
+    )
+    def service_health(context: dg.AssetExecutionContext, inference_batch: pd.DataFrame):
+        roles = model.columns
+        window = context.partition_time_window
+        health = measure_service_health(
+            inference_batch, roles.latency, roles.error, roles.timestamp,
+            (window.end - window.start).total_seconds(),
+        )
+        breaches = judge_service_health(health, model.service_level) if health.rows else []
+        yield dg.Output(health.to_dict() | {"partition": context.partition_key, "breaches": breaches},
+                        metadata=float_metadata(health.to_dict()))
+        slo = model.service_level
+        yield dg.AssetCheckResult(
+            check_name=LATENCY_SLO_CHECK,
+            passed=not breaches,
+            severity=dg.AssetCheckSeverity.ERROR if breaches else dg.AssetCheckSeverity.WARN,
+            description="; ".join(breaches) if breaches else "within the service level objective",
+            metadata={
+                "observed": finite_or_none(health.latency_p95_ms),
+                "threshold": slo.p95_ms,
+                "baseline": "service level objective (config)",
+                "latency_p50_ms": finite_or_none(health.latency_p50_ms),
+                "latency_p99_ms": finite_or_none(health.latency_p99_ms),
+                "error_rate": health.error_rate,
+                "max_error_rate": slo.max_error_rate,
+                "rows": health.rows,
+            },
+        )
+
+    return service_health

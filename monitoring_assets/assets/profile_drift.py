@@ -1,0 +1,145 @@
+"""inference_profile (whylogs) and feature_drift (sketch scores against the reference)."""
+
+
+import dagster as dg
+import pandas as pd
+
+from monitoring_assets.assets.common import finite_or_none, markdown_table
+from monitoring_assets.assets.names import (
+    DRIFT_CHECK,
+    FEATURE_DRIFT,
+    INFERENCE_PROFILE,
+    VALIDATED_BATCH,
+)
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.drift import DriftReport, score_drift
+from monitoring_assets.profiling.whylogs_compat import DatasetProfileView
+from monitoring_assets.profiling.profiler import profile_frame
+from monitoring_assets.registry import Baseline
+from monitoring_assets.resources import MlflowRegistry
+
+
+def drifted_columns(model: ModelConfig, baseline: Baseline) -> list[str]:
+    features = model.columns.features or [c.name for c in baseline.inputs]
+    if not features:
+        raise ValueError(
+            f"{model.name}: no features configured and the model signature lists none"
+        )
+    if model.drift.include_prediction and model.columns.prediction not in features:
+        features = [*features, model.columns.prediction]
+    return features
+
+
+def drift_report(model: ModelConfig, baseline: Baseline, current: DatasetProfileView) -> DriftReport:
+    categorical = model.columns.categorical
+    if categorical is not None and model.task != "regression":
+        categorical = [*categorical, model.columns.prediction]
+    return score_drift(
+        baseline.reference,
+        current,
+        drifted_columns(model, baseline),
+        thresholds=model.drift.features,
+        default=model.drift.default,
+        categorical=categorical,
+    )
+
+
+def drift_check_result(report: DriftReport, rows: int) -> dg.AssetCheckResult:
+    level = report.level
+    worst = max(
+        report.features, key=lambda f: (finite_or_none(f.score) or 0.0) / f.warn, default=None
+    )
+    rows_table = [
+        {"feature": f.feature, "kind": f.kind, "metric": f.metric, "score": f.score,
+         "warn": f.warn, "error": f.error, "level": f.level,
+         "missing_now": f.missing_rate_current, "missing_ref": f.missing_rate_reference,
+         "unseen": ", ".join(f.unseen_categories[:5])}
+        for f in sorted(report.features, key=lambda f: -(finite_or_none(f.score) or 0.0))
+    ]
+    drifted = [f.feature for f in report.drifted]
+    if rows == 0:
+        description = "no rows to score"
+    elif drifted:
+        description = f"{len(drifted)} feature(s) drifted: {', '.join(drifted)}"
+    else:
+        description = "no feature past its drift threshold"
+    return dg.AssetCheckResult(
+        check_name=DRIFT_CHECK,
+        passed=level == "ok",
+        severity=dg.AssetCheckSeverity.ERROR if level == "error" else dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={
+            "observed": finite_or_none(worst.score) if worst else None,
+            "observed_feature": worst.feature if worst else "",
+            "threshold": worst.warn if worst else None,
+            "threshold_error": worst.error if worst else None,
+            "baseline": "reference profile of the champion version",
+            "drifted_features": dg.MetadataValue.json(drifted),
+            "features": markdown_table(
+                rows_table,
+                ["feature", "kind", "metric", "score", "warn", "error", "level", "missing_now", "missing_ref", "unseen"],
+            ),
+        },
+    )
+
+
+def build_inference_profile(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=INFERENCE_PROFILE,
+        key_prefix=[model.name],
+        group_name=model.name,
+        partitions_def=partitions_def,
+        ins={"validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH])},
+        io_manager_key="profile_io_manager",
+        kinds={"whylogs"},
+        description="whylogs profile of the validated batch; partitions merge into windows.",
+    )
+    def inference_profile(validated_batch: pd.DataFrame) -> dg.Output[DatasetProfileView]:
+        view = profile_frame(validated_batch)
+        return dg.Output(
+            view,
+            metadata={"dagster/row_count": len(validated_batch), "columns": len(validated_batch.columns)},
+        )
+
+    return inference_profile
+
+
+def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=FEATURE_DRIFT,
+        key_prefix=[model.name],
+        group_name=model.name,
+        partitions_def=partitions_def,
+        ins={"inference_profile": dg.AssetIn(key=[model.name, INFERENCE_PROFILE])},
+        io_manager_key="report_io_manager",
+        kinds={"whylogs"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                DRIFT_CHECK,
+                asset=[model.name, FEATURE_DRIFT],
+                description="Every feature and the prediction stay within their drift thresholds "
+                "(effect sizes against the champion's reference profile).",
+            )
+        ],
+        description="Per-feature drift scores of the partition against the reference profile.",
+    )
+    def feature_drift(
+        context: dg.AssetExecutionContext, inference_profile: DatasetProfileView, mlflow: MlflowRegistry
+    ):
+        version = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        baseline = mlflow.baseline(model.registered_model, version)
+        report = drift_report(model, baseline, inference_profile)
+        rows = max((f.rows_current for f in report.features), default=0)
+        metadata: dict[str, object] = {
+            f"drift/{f.feature}": score
+            for f in report.features
+            if (score := finite_or_none(f.score)) is not None
+        }
+        metadata["reference_version"] = version
+        metadata["drifted"] = len(report.drifted)
+        yield dg.Output(report.to_dict() | {"reference_version": version, "partition": context.partition_key}, metadata=metadata)
+        yield drift_check_result(report, rows)
+
+    return feature_drift
+
+

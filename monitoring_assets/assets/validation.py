@@ -1,0 +1,146 @@
+"""validated_batch: Pandera validation against the schema derived from MLflow."""
+
+
+import dagster as dg
+import pandas as pd
+
+from monitoring_assets.assets.common import markdown_table
+from monitoring_assets.assets.names import INFERENCE_BATCH, SCHEMA_CHECK, VALIDATED_BATCH
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.registry import Baseline
+from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
+from monitoring_assets.validation.readers import SOURCE_FILE_COLUMN
+from monitoring_assets.validation.schema import InferenceSchema, build_inference_schema
+from monitoring_assets.validation.validate import REASONS_COLUMN, ValidationOutcome, validate_batch
+
+_DAGSTER_TYPES = {"float": "float", "int": "int", "str": "string", "bool": "bool", "datetime": "datetime"}
+
+
+def schema_for(model: ModelConfig, baseline: Baseline) -> InferenceSchema:
+    return build_inference_schema(
+        signature_inputs=baseline.inputs,
+        reference=baseline.reference,
+        roles=model.columns,
+        task=model.task,
+        range_margin=model.schema_policy.range_margin,
+        strict=model.schema_policy.strict_columns,
+        feature_overrides=model.columns.features,
+    )
+
+
+def table_schema(schema: InferenceSchema) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=row["column"],
+                type=_DAGSTER_TYPES.get(row["type"], row["type"]),
+                description=f"{row['role']}; " + "; ".join(row["checks"]),
+                constraints=dg.TableColumnConstraints(nullable=row["nullable"]),
+            )
+            for row in schema.describe()
+        ]
+    )
+
+
+def _quarantine_everything(outcome: ValidationOutcome, frame: pd.DataFrame) -> ValidationOutcome:
+    """A batch-level failure keeps every row, in quarantine, with the batch reason."""
+    reason = "; ".join(f.message() for f in outcome.batch_failures)
+    quarantined = frame.copy()
+    quarantined[REASONS_COLUMN] = f'[{{"column": null, "check": "batch", "value": "{reason[:300]}"}}]'
+    outcome.quarantined = quarantined.reset_index(drop=True)
+    outcome.valid = outcome.valid.iloc[0:0]
+    return outcome
+
+
+def schema_check_result(model: ModelConfig, outcome: ValidationOutcome, status: str) -> dg.AssetCheckResult:
+    share = outcome.quarantined_share
+    limit = model.schema_policy.max_quarantine_share
+    if outcome.batch_failures:
+        passed, severity = False, dg.AssetCheckSeverity.ERROR
+        description = "Batch-level failure: " + "; ".join(f.message() for f in outcome.batch_failures)
+    elif share > limit:
+        passed, severity = False, dg.AssetCheckSeverity.ERROR
+        description = f"{share:.2%} of rows quarantined, above the {limit:.2%} maximum"
+    elif outcome.rows_quarantined:
+        passed, severity = False, dg.AssetCheckSeverity.WARN
+        description = f"{outcome.rows_quarantined} row(s) quarantined ({share:.2%})"
+    elif status != "ok":
+        passed, severity = False, dg.AssetCheckSeverity.WARN
+        description = status
+    else:
+        passed, severity = True, dg.AssetCheckSeverity.WARN
+        description = f"{outcome.rows_in} rows valid"
+    report = outcome.grouped_report()
+    return dg.AssetCheckResult(
+        check_name=SCHEMA_CHECK,
+        passed=passed,
+        severity=severity,
+        description=description,
+        metadata={
+            "status": status,
+            "rows_in": outcome.rows_in,
+            "rows_valid": outcome.rows_valid,
+            "rows_quarantined": outcome.rows_quarantined,
+            "observed": share,
+            "threshold": limit,
+            "failures": markdown_table(report, ["level", "column", "check", "rows", "examples", "files"]),
+            "extra_columns": dg.MetadataValue.json(outcome.extra_columns),
+        },
+    )
+
+
+def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=VALIDATED_BATCH,
+        key_prefix=[model.name],
+        group_name=model.name,
+        partitions_def=partitions_def,
+        ins={"inference_batch": dg.AssetIn(key=[model.name, INFERENCE_BATCH])},
+        io_manager_key="frame_io_manager",
+        kinds={"pandera", "pandas"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                SCHEMA_CHECK,
+                asset=[model.name, VALIDATED_BATCH],
+                blocking=True,
+                description="Rows and columns match the schema derived from the MLflow signature "
+                "and reference profile; bad rows are quarantined.",
+            )
+        ],
+        description="Rows of the inference batch that pass the Pandera schema.",
+    )
+    def validated_batch(
+        context: dg.AssetExecutionContext,
+        inference_batch: pd.DataFrame,
+        mlflow: MlflowRegistry,
+        storage: MonitoringStorage,
+    ):
+        version = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        schema = schema_for(model, mlflow.baseline(model.registered_model, version))
+        files = (
+            sorted(inference_batch[SOURCE_FILE_COLUMN].unique().tolist())
+            if SOURCE_FILE_COLUMN in inference_batch else []
+        )
+        outcome = validate_batch(inference_batch, schema, files)
+        if outcome.batch_failures:
+            outcome = _quarantine_everything(outcome, inference_batch)
+        quarantine_path = storage.write_quarantine(model.name, context.partition_key, outcome.quarantined)
+        status = "ok" if outcome.rows_in else "no data for partition"
+        for line in outcome.render().splitlines():
+            context.log.info(line)
+        valid = outcome.valid.drop(columns=[SOURCE_FILE_COLUMN], errors="ignore")
+        yield dg.Output(
+            valid,
+            metadata={
+                "dagster/row_count": outcome.rows_valid,
+                "dagster/column_schema": table_schema(schema),
+                "rows_in": outcome.rows_in,
+                "rows_valid": outcome.rows_valid,
+                "rows_quarantined": outcome.rows_quarantined,
+                "quarantine_file": quarantine_path or "",
+                "schema_from_version": version,
+            },
+        )
+        yield schema_check_result(model, outcome, status)
+
+    return validated_batch

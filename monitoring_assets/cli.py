@@ -1,0 +1,140 @@
+"""The `monitoring-assets` command."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import os
+
+    from monitoring_assets.demo.run import run_demo
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    start = dt.date.fromisoformat(args.start) if args.start else None
+    run_demo(home=args.home, days=args.days, seed=args.seed, start=start, rows_per_day=args.rows_per_day)
+    return 0
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from monitoring_assets.registry import register_baseline
+    from monitoring_assets.validation.readers import read_file
+
+    metrics = json.loads(open(args.metrics, encoding="utf-8").read()) if args.metrics else {}
+    for item in args.metric or []:
+        name, _, value = item.partition("=")
+        metrics[name] = float(value)
+    reference: pd.DataFrame = read_file(args.reference)
+    baseline = register_baseline(
+        args.tracking_uri, args.model_name, args.version, metrics, reference, alias=args.alias
+    )
+    print(
+        f"registered baseline for {baseline.model_name} version {baseline.version} "
+        f"(run {baseline.run_id}): {len(baseline.metrics)} metrics, reference profile of "
+        f"{len(reference)} rows" + (f"; alias {args.alias!r} set" if args.alias else "")
+    )
+    return 0
+
+
+def _model_schema(config_path: str | None, model_name: str):
+    from monitoring_assets.assets.validation import schema_for
+    from monitoring_assets.config import load_config
+    from monitoring_assets.registry import load_baseline, resolve_alias
+
+    config = load_config(config_path)
+    model = config.model(model_name)
+    uri = config.mlflow.tracking_uri
+    version = resolve_alias(uri, model.registered_model, model.champion_alias)
+    return model, version, schema_for(model, load_baseline(uri, model.registered_model, version))
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    model, version, schema = _model_schema(args.config, args.model)
+    print(f"schema of {model.name} ({model.registered_model} version {version}, alias {model.champion_alias})")
+    print(schema.render())
+    return 0
+
+
+def _cmd_check_file(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from monitoring_assets.validation.readers import SOURCE_FILE_COLUMN, UnreadableFile, read_file
+    from monitoring_assets.validation.validate import validate_batch
+
+    model, _, schema = _model_schema(args.config, args.model)
+    frames, unusable = [], False
+    for path in args.paths:
+        try:
+            frame = read_file(path, model.inference.csv_delimiter)
+        except UnreadableFile as exc:
+            print(f"UNUSABLE {exc}")
+            unusable = True
+            continue
+        frame[SOURCE_FILE_COLUMN] = path
+        frames.append(frame)
+    if frames:
+        outcome = validate_batch(pd.concat(frames, ignore_index=True), schema, list(args.paths))
+        print(outcome.render())
+        if outcome.batch_failures:
+            unusable = True
+        elif unusable:
+            pass
+        elif outcome.rows_quarantined:
+            return 1
+    return 2 if unusable else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitoring-assets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the end-to-end demo on embedded defaults")
+    demo.add_argument("--home", default=".demo")
+    demo.add_argument("--days", type=int, default=30)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--start", help="first day (YYYY-MM-DD); default: DAYS days before today")
+    demo.add_argument("--rows-per-day", type=int, default=1500)
+    demo.set_defaults(func=_cmd_demo)
+
+    baseline = sub.add_parser("baseline", help="register a model version's baseline in MLflow")
+    baseline.add_argument("--tracking-uri", required=True)
+    baseline.add_argument("--model-name", required=True)
+    baseline.add_argument("--version", required=True)
+    baseline.add_argument("--reference", required=True, help="validation data (Parquet, CSV or JSONL)")
+    baseline.add_argument("--metrics", help="JSON file of metric name to value")
+    baseline.add_argument("--metric", action="append", help="NAME=VALUE, repeatable")
+    baseline.add_argument("--alias", help="also point this alias at the version")
+    baseline.set_defaults(func=_cmd_baseline)
+
+    schema = sub.add_parser("schema", help="print a model's inference schema")
+    schema.add_argument("--model", required=True)
+    schema.add_argument("--config")
+    schema.set_defaults(func=_cmd_schema)
+
+    check = sub.add_parser("check-file", help="validate files before they land (exit 0 clean, 1 bad rows, 2 unusable)")
+    check.add_argument("--model", required=True)
+    check.add_argument("--config")
+    check.add_argument("paths", nargs="+")
+    check.set_defaults(func=_cmd_check_file)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from monitoring_assets.config import ConfigError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""pydantic models of the monitoring configuration file (`monitoring.yaml`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Task = Literal["binary", "multiclass", "regression"]
+NumericDriftMetric = Literal["wasserstein", "psi", "hellinger", "ks"]
+CategoricalDriftMetric = Literal["jensenshannon", "psi", "chi2"]
+
+_ASSET_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class _Strict(BaseModel):
+    # A misspelt key is the commonest config error; refusing unknown keys names it.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ColumnRoles(_Strict):
+    """Which column of the inference logs plays which role."""
+
+    id: str = "id"
+    timestamp: str = "timestamp"
+    prediction: str = "prediction"
+    score: str | None = "score"
+    label: str = "label"
+    latency: str | None = "latency_ms"
+    model_version: str | None = "model_version"
+    error: str | None = Field(
+        default=None, description="Boolean column that flags a failed prediction."
+    )
+    features: list[str] | None = Field(
+        default=None, description="Feature columns; default: the model signature's inputs."
+    )
+    categorical: list[str] | None = Field(
+        default=None,
+        description="Features scored as categorical; default: string columns of the reference.",
+    )
+    segments: list[str] = Field(default_factory=list)
+
+
+class PartitionsConfig(_Strict):
+    grain: Literal["daily", "hourly"] = "daily"
+    start: dt.datetime
+    end: dt.datetime | None = None
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> PartitionsConfig:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class LocationConfig(_Strict):
+    """A landing zone: `<location>/<partition_key>/*.{parquet,csv,jsonl}`.
+
+    `location` is a local folder or any fsspec URL (s3://, gs://, memory://, ...).
+    """
+
+    location: str
+    csv_delimiter: str = ","
+
+
+class DriftThreshold(_Strict):
+    numeric_metric: NumericDriftMetric = "wasserstein"
+    categorical_metric: CategoricalDriftMetric = "jensenshannon"
+    warn: float = Field(default=0.1, gt=0)
+    error: float = Field(default=0.2, gt=0)
+
+    @model_validator(mode="after")
+    def _error_not_below_warn(self) -> DriftThreshold:
+        if self.error < self.warn:
+            raise ValueError(f"error ({self.error}) must not be below warn ({self.warn})")
+        return self
+
+
+class DriftConfig(_Strict):
+    default: DriftThreshold = Field(default_factory=DriftThreshold)
+    features: dict[str, DriftThreshold] = Field(default_factory=dict)
+    include_prediction: bool = True
+
+    def for_feature(self, name: str) -> DriftThreshold:
+        return self.features.get(name, self.default)
+
+
+class PerformanceThreshold(_Strict):
+    """MLflow's MetricThreshold semantics, applied to the live metric against the baseline.
+
+    `min_absolute_change` and `min_relative_change` may be negative here: for monitoring
+    they give the largest tolerated drop (-0.05 = may fall by at most 0.05).
+    """
+
+    threshold: float | None = None
+    min_absolute_change: float | None = None
+    min_relative_change: float | None = None
+    greater_is_better: bool = True
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> PerformanceThreshold:
+        if (
+            self.threshold is None
+            and self.min_absolute_change is None
+            and self.min_relative_change is None
+        ):
+            raise ValueError(
+                "give at least one of threshold, min_absolute_change, min_relative_change"
+            )
+        return self
+
+
+class LabelsPolicy(_Strict):
+    min_coverage: float = Field(default=0.5, ge=0, le=1)
+    deadline_hours: float = Field(default=72, gt=0)
+
+
+class ServiceLevel(_Strict):
+    p50_ms: float | None = None
+    p95_ms: float | None = 250.0
+    p99_ms: float | None = 500.0
+    max_error_rate: float | None = Field(default=0.01, ge=0, le=1)
+    min_rows: int | None = Field(default=None, ge=0)
+
+
+class SchemaPolicy(_Strict):
+    max_quarantine_share: float = Field(default=0.05, ge=0, le=1)
+    strict_columns: bool = False
+    range_margin: float = Field(
+        default=1.0, ge=0, description="Widen the reference min/max by this share of their span."
+    )
+
+
+def _default_performance(task: str) -> dict[str, PerformanceThreshold]:
+    if task == "regression":
+        return {"rmse": PerformanceThreshold(min_relative_change=-0.2, greater_is_better=False)}
+    return {"accuracy": PerformanceThreshold(min_relative_change=-0.05)}
+
+
+class ModelConfig(_Strict):
+    name: str = Field(description="Asset key prefix and group of this model's assets.")
+    registered_model: str
+    champion_alias: str = "champion"
+    candidate_alias: str = "candidate"
+    task: Task
+    columns: ColumnRoles = Field(default_factory=ColumnRoles)
+    partitions: PartitionsConfig
+    inference: LocationConfig
+    labels: LocationConfig
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    performance: dict[str, PerformanceThreshold] = Field(default_factory=dict)
+    labels_policy: LabelsPolicy = Field(default_factory=LabelsPolicy)
+    service_level: ServiceLevel = Field(default_factory=ServiceLevel)
+    schema_policy: SchemaPolicy = Field(default_factory=SchemaPolicy)
+    notify: list[str] = Field(default_factory=list, description="Route names for alerts.")
+
+    @field_validator("name")
+    @classmethod
+    def _asset_safe(cls, value: str) -> str:
+        if not _ASSET_NAME.match(value):
+            raise ValueError("use letters, digits and underscores only (it becomes an asset key)")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_performance(self) -> ModelConfig:
+        if not self.performance:
+            self.performance = _default_performance(self.task)
+        return self
+
+
+class MlflowConfig(_Strict):
+    tracking_uri: str
+    registry_uri: str | None = None
+
+
+class StorageConfig(_Strict):
+    """Where profiles, quarantined rows and intermediate batches are kept (fsspec URL)."""
+
+    root: str
+
+
+class LinksConfig(_Strict):
+    dagster_url: str = "http://127.0.0.1:3000"
+    mlflow_url: str = "http://127.0.0.1:5000"
+
+
+class MonitoringConfig(_Strict):
+    mlflow: MlflowConfig
+    storage: StorageConfig
+    links: LinksConfig = Field(default_factory=LinksConfig)
+    models: list[ModelConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> MonitoringConfig:
+        seen: set[str] = set()
+        for model in self.models:
+            if model.name in seen:
+                raise ValueError(f"model name {model.name!r} is used twice")
+            seen.add(model.name)
+        return self
+
+    def model(self, name: str) -> ModelConfig:
+        for model in self.models:
+            if model.name == name:
+                return model
+        known = ", ".join(m.name for m in self.models)
+        raise KeyError(f"no model named {name!r} in the config (known: {known})")

@@ -1,0 +1,230 @@
+"""`monitoring-assets demo`: a model in production, monitored end to end on embedded defaults.
+
+The home folder holds everything: the Dagster instance (`dagster/`), the MLflow store
+(`mlflow/mlflow.db` and `mlflow/artifacts/`), the landing zone, the project's storage and
+the config. Running the demo again reuses the registered model and the instance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from mlflow.tracking import MlflowClient
+
+from monitoring_assets.assets.names import MONITORING_CHECKS
+from monitoring_assets.config import MonitoringConfig, parse_config
+from monitoring_assets.demo.data import CATEGORICAL_FEATURES, FEATURES, write_day
+from monitoring_assets.demo.train import log_and_register, train_demo_model
+
+MODEL_NAME = "churn"
+REGISTERED_MODEL = "churn-classifier"
+LABEL_DELAY_DAYS = 2
+SEED_TAG = "demo.seed"
+
+
+def demo_paths(home: Path) -> dict[str, Path]:
+    return {
+        "home": home,
+        "dagster": home / "dagster",
+        "mlflow": home / "mlflow",
+        "artifacts": home / "mlflow" / "artifacts",
+        "inference": home / "landing" / "inference",
+        "labels": home / "landing" / "labels",
+        "storage": home / "storage",
+        "config": home / "monitoring.yaml",
+        "summary": home / "demo-summary.json",
+    }
+
+
+def tracking_uri_for(home: Path) -> str:
+    return f"sqlite:///{(home / 'mlflow' / 'mlflow.db').as_posix()}"
+
+
+def demo_config(home: Path, start: dt.date, days: int) -> dict[str, Any]:
+    paths = demo_paths(home)
+    return {
+        "mlflow": {"tracking_uri": tracking_uri_for(home)},
+        "storage": {"root": paths["storage"].as_posix()},
+        "links": {"dagster_url": "http://127.0.0.1:3000", "mlflow_url": "http://127.0.0.1:5000"},
+        "models": [{
+            "name": MODEL_NAME,
+            "registered_model": REGISTERED_MODEL,
+            "task": "binary",
+            "columns": {
+                "id": "id", "timestamp": "timestamp", "prediction": "prediction", "score": "score",
+                "label": "label", "latency": "latency_ms", "model_version": "model_version",
+                "error": "error", "features": FEATURES, "categorical": CATEGORICAL_FEATURES,
+                "segments": ["plan"],
+            },
+            "partitions": {"grain": "daily", "start": start.isoformat(),
+                           "end": (start + dt.timedelta(days=days)).isoformat()},
+            "inference": {"location": paths["inference"].as_posix()},
+            "labels": {"location": paths["labels"].as_posix()},
+            "drift": {"default": {"warn": 0.1, "error": 0.2}},
+            "performance": {
+                "accuracy": {"min_relative_change": -0.05},
+                "roc_auc": {"min_absolute_change": -0.05},
+            },
+            "labels_policy": {"min_coverage": 0.5, "deadline_hours": 96},
+            "service_level": {"p95_ms": 250, "p99_ms": 500, "max_error_rate": 0.01},
+        }],
+    }
+
+
+def ensure_champion(home: Path, seed: int) -> tuple[object, str]:
+    """Train and register version 1 as champion, or reuse the one a previous run made."""
+    tracking_uri = tracking_uri_for(home)
+    client = MlflowClient(tracking_uri=tracking_uri)
+    model, validation = train_demo_model(seed)
+    existing = client.search_model_versions(f"name='{REGISTERED_MODEL}'")
+    for version in existing:
+        if version.tags.get(SEED_TAG) == str(seed):
+            try:
+                client.get_model_version_by_alias(REGISTERED_MODEL, "champion")
+            except Exception:
+                client.set_registered_model_alias(REGISTERED_MODEL, "champion", version.version)
+            return model, str(version.version)
+    version = log_and_register(
+        tracking_uri, REGISTERED_MODEL, model, validation,
+        artifact_location=(home / "mlflow" / "artifacts").resolve().as_uri(),
+        tags={SEED_TAG: str(seed), "demo": "true"}, alias="champion",
+    )
+    return model, version
+
+
+def _dagster_instance(dagster_home: Path):
+    import dagster as dg
+
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    settings = dagster_home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    return dg.DagsterInstance.get()
+
+
+# The console logger at WARNING keeps the demo's output to the table; the event log has it all.
+_QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def materialize_partitions(config: MonitoringConfig, instance: Any, partition_keys: list[str]) -> dict[str, dict]:
+    """Run the monitoring job of the (first) model for each partition; returns check outcomes."""
+    from monitoring_assets.assets.factory import monitoring_job_name
+    from monitoring_assets.wiring import build_definitions
+
+    defs = build_definitions(config)
+    model = config.models[0]
+    job = defs.resolve_job_def(monitoring_job_name(model))
+    outcomes: dict[str, dict] = {}
+    for key in partition_keys:
+        result = job.execute_in_process(
+            partition_key=key, instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE
+        )
+        checks: dict[str, dict] = {}
+        for evaluation in result.get_asset_check_evaluations():
+            checks[evaluation.check_name] = {
+                "passed": bool(evaluation.passed),
+                "severity": evaluation.severity.value,
+                "description": evaluation.description or "",
+                "metadata": {k: _plain(v) for k, v in evaluation.metadata.items()},
+            }
+        outcomes[key] = {"run_id": result.run_id, "success": result.success, "checks": checks}
+    return outcomes
+
+
+def _plain(value: Any) -> Any:
+    raw = getattr(value, "value", value)
+    if isinstance(raw, (str, int, float, bool)) or raw is None:
+        return raw
+    if isinstance(raw, (list, dict)):
+        return json.loads(json.dumps(raw, default=str))
+    return str(raw)
+
+
+def _cell(check: dict | None) -> str:
+    if check is None:
+        return "-"
+    if check["metadata"].get("status") == "pending":
+        return "pending"
+    if check["passed"]:
+        return "ok"
+    return check["severity"]
+
+
+def render_table(outcomes: dict[str, dict]) -> str:
+    columns = list(MONITORING_CHECKS)
+    header = f"{'partition':<12}" + "".join(f"{c:<26}" for c in columns) + "detail"
+    lines = [header, "-" * len(header)]
+    for key, outcome in outcomes.items():
+        checks = outcome["checks"]
+        drift = checks.get("drift_within_limits")
+        perf = checks.get("performance_vs_baseline")
+        details = []
+        if drift and drift["metadata"].get("observed") is not None:
+            details.append(f"max drift {drift['metadata']['observed']:.3f} ({drift['metadata'].get('observed_feature')})")
+        if perf and perf["metadata"].get("observed") is not None:
+            details.append(f"accuracy {perf['metadata']['observed']:.3f} vs {perf['metadata']['baseline']:.3f}")
+        row = f"{key:<12}" + "".join(f"{_cell(checks.get(c)):<26}" for c in columns)
+        lines.append(row + "; ".join(details))
+    return "\n".join(lines)
+
+
+def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: dt.date | None = None,
+             rows_per_day: int = 1500, drift_day: int = 21, echo: bool = True) -> dict[str, Any]:
+    home = Path(home).resolve()
+    paths = demo_paths(home)
+    for key in ("mlflow", "artifacts", "inference", "labels", "storage"):
+        paths[key].mkdir(parents=True, exist_ok=True)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    start = start or (today - dt.timedelta(days=days))
+    now = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(), tzinfo=dt.timezone.utc)
+
+    def say(message: str) -> None:
+        if echo:
+            print(message, flush=True)
+
+    say(f"demo home: {home}")
+    model, version = ensure_champion(home, seed)
+    say(f"champion: {REGISTERED_MODEL} version {version} (MLflow {tracking_uri_for(home)})")
+
+    partition_keys = []
+    labeled_days = 0
+    for index in range(days):
+        day = start + dt.timedelta(days=index)
+        partition_keys.append(day.isoformat())
+        labeled_days += write_day(
+            model, day, index + 1, rows_per_day, drift_day, seed, paths["inference"], paths["labels"],
+            now, LABEL_DELAY_DAYS, version,
+        )
+    say(f"landing zone: {days} days of inference logs, labels for {labeled_days} days; drift from day {drift_day}")
+
+    raw_config = demo_config(home, start, days)
+    paths["config"].write_text(yaml.safe_dump(raw_config, sort_keys=False))
+    config = parse_config(raw_config, source=str(paths["config"]))
+
+    instance = _dagster_instance(paths["dagster"])
+    say(f"materializing {days} partitions into the Dagster instance at {paths['dagster']} ...")
+    outcomes = materialize_partitions(config, instance, partition_keys)
+
+    summary = {
+        "model": MODEL_NAME,
+        "registered_model": REGISTERED_MODEL,
+        "champion_version": version,
+        "dagster_home": str(paths["dagster"]),
+        "mlflow_tracking_uri": tracking_uri_for(home),
+        "config": str(paths["config"]),
+        "drift_day": partition_keys[drift_day - 1] if drift_day <= days else None,
+        "partitions": {key: {"run_id": o["run_id"], "checks": o["checks"]} for key, o in outcomes.items()},
+    }
+    paths["summary"].write_text(json.dumps(summary, indent=2, default=str))
+    say("")
+    say(render_table(outcomes))
+    say("")
+    say(f"summary: {paths['summary']}")
+    say("look at it: make ui  (Dagster on http://127.0.0.1:3000, MLflow on http://127.0.0.1:5000)")
+    return summary

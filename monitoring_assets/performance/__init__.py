@@ -1,0 +1,1 @@
+"""Model performance by task, compared with baselines under MetricThreshold semantics."""

@@ -1,0 +1,99 @@
+"""Performance metrics by task, all from scikit-learn."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+BINARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "positive_rate")
+MULTICLASS_METRICS = ("accuracy", "f1_macro", "f1_weighted")
+REGRESSION_METRICS = ("rmse", "mae", "r2", "bias")
+METRICS_BY_TASK = {
+    "binary": BINARY_METRICS,
+    "multiclass": MULTICLASS_METRICS,
+    "regression": REGRESSION_METRICS,
+}
+# Direction of each metric, for reports that do not carry a configured threshold.
+GREATER_IS_BETTER = {
+    "accuracy": True, "precision": True, "recall": True, "f1": True, "roc_auc": True,
+    "log_loss": False, "f1_macro": True, "f1_weighted": True, "rmse": False, "mae": False,
+    "r2": True,
+}
+
+
+def binary_metrics(y_true: Sequence, y_pred: Sequence, y_score: Sequence | None) -> dict[str, float]:
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = np.asarray(y_pred).astype(int)
+    result = {
+        "accuracy": skm.accuracy_score(y_true, y_pred),
+        "precision": skm.precision_score(y_true, y_pred, zero_division=0),
+        "recall": skm.recall_score(y_true, y_pred, zero_division=0),
+        "f1": skm.f1_score(y_true, y_pred, zero_division=0),
+        "positive_rate": float(np.mean(y_pred)) if len(y_pred) else math.nan,
+    }
+    if y_score is not None:
+        scores = np.clip(np.asarray(y_score, dtype=float), 1e-15, 1 - 1e-15)
+        both_classes = len(np.unique(y_true)) == 2
+        result["roc_auc"] = skm.roc_auc_score(y_true, scores) if both_classes else math.nan
+        result["log_loss"] = skm.log_loss(y_true, scores, labels=[0, 1])
+    return {k: float(v) for k, v in result.items()}
+
+
+def multiclass_metrics(y_true: Sequence, y_pred: Sequence) -> dict[str, float]:
+    y_true = np.asarray(y_true).astype(str)
+    y_pred = np.asarray(y_pred).astype(str)
+    return {
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "f1_macro": float(skm.f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "f1_weighted": float(skm.f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+    }
+
+
+def regression_metrics(y_true: Sequence, y_pred: Sequence) -> dict[str, float]:
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    return {
+        "rmse": float(skm.root_mean_squared_error(y_true, y_pred)),
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else math.nan,
+        "bias": float(np.mean(y_pred - y_true)),
+    }
+
+
+def compute_metrics(
+    task: str, y_true: Sequence, y_pred: Sequence, y_score: Sequence | None = None
+) -> dict[str, float]:
+    if len(y_true) == 0:
+        return {}
+    if task == "binary":
+        return binary_metrics(y_true, y_pred, y_score)
+    if task == "multiclass":
+        return multiclass_metrics(y_true, y_pred)
+    if task == "regression":
+        return regression_metrics(y_true, y_pred)
+    raise ValueError(f"unknown task {task!r}")
+
+
+def metrics_by_segment(
+    frame: pd.DataFrame,
+    segment: str,
+    task: str,
+    label: str,
+    prediction: str,
+    score: str | None,
+    min_rows: int = 20,
+) -> dict[str, dict[str, float]]:
+    """Metrics per value of a categorical column; small segments are left out."""
+    result: dict[str, dict[str, float]] = {}
+    for value, group in frame.groupby(segment, dropna=False, observed=True):
+        if len(group) < min_rows:
+            continue
+        scores = group[score] if score and score in group else None
+        result[str(value)] = compute_metrics(task, group[label], group[prediction], scores) | {
+            "rows": float(len(group))
+        }
+    return result

@@ -1,0 +1,1 @@
+"""Profiling inference batches into whylogs profiles."""

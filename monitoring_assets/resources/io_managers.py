@@ -1,0 +1,79 @@
+"""IO managers on UPath: a local folder by default, any fsspec URL in production."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from upath import UPath
+
+from monitoring_assets.profiling.whylogs_compat import (
+    DatasetProfileView,
+    view_from_bytes,
+    view_to_bytes,
+)
+
+
+class _RootedIOManager(dg.ConfigurableIOManagerFactory):
+    base_path: str
+
+    def _base(self) -> UPath:
+        return UPath(self.base_path)
+
+
+class _FrameStore(dg.UPathIOManager):
+    extension = ".parquet"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            obj.to_parquet(handle, index=False)
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
+        with path.open("rb") as handle:
+            return pd.read_parquet(handle)
+
+
+class FrameIOManager(_RootedIOManager):
+    """Keeps DataFrames as one Parquet file per asset partition."""
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> _FrameStore:
+        return _FrameStore(base_path=self._base())
+
+
+class _ProfileStore(dg.UPathIOManager):
+    extension = ".bin"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: DatasetProfileView, path: UPath) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(view_to_bytes(obj))
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> DatasetProfileView:
+        return view_from_bytes(path.read_bytes())
+
+
+class ProfileIOManager(_RootedIOManager):
+    """Keeps whylogs profile views, one serialized profile per partition."""
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> _ProfileStore:
+        return _ProfileStore(base_path=self._base())
+
+
+class _JsonStore(dg.UPathIOManager):
+    extension = ".json"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(obj, indent=2, default=str, allow_nan=True))
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        return json.loads(path.read_text())
+
+
+class JsonIOManager(_RootedIOManager):
+    """Keeps reports (drift, performance, service health) as JSON documents."""
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> _JsonStore:
+        return _JsonStore(base_path=self._base())

@@ -1,0 +1,39 @@
+"""Where the project keeps what it derives: quarantined rows, next to the profiles."""
+
+from __future__ import annotations
+
+import fsspec
+import pandas as pd
+import dagster as dg
+
+
+class MonitoringStorage(dg.ConfigurableResource):
+    """A root folder or fsspec URL; layout `<root>/<model>/<kind>/<partition>.<ext>`."""
+
+    root: str
+
+    def path(self, model: str, kind: str, partition: str, suffix: str) -> str:
+        return f"{self.root.rstrip('/')}/{model}/{kind}/{partition}{suffix}"
+
+    def write_quarantine(self, model: str, partition: str, frame: pd.DataFrame) -> str | None:
+        """Replace the partition's quarantine file, so a rerun does not duplicate rows."""
+        path = self.path(model, "quarantine", partition, ".parquet")
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        if frame.empty:
+            if fs.exists(fs_path):
+                fs.rm(fs_path)
+            return None
+        fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
+        # Quarantined values failed their type, so they are kept as text, losslessly.
+        as_text = frame.astype("string")
+        with fs.open(fs_path, "wb") as handle:
+            as_text.to_parquet(handle, index=False)
+        return path
+
+    def read_quarantine(self, model: str, partition: str) -> pd.DataFrame:
+        path = self.path(model, "quarantine", partition, ".parquet")
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        if not fs.exists(fs_path):
+            return pd.DataFrame()
+        with fs.open(fs_path, "rb") as handle:
+            return pd.read_parquet(handle)

@@ -1,0 +1,1 @@
+"""Reading landing-zone files and validating them with Pandera, quarantining bad rows."""

@@ -1,0 +1,159 @@
+"""Reading one partition of a landing zone: `<location>/<partition_key>/*`.
+
+Every file of the partition is tried; a file that cannot be read is reported by name and
+reason, and nothing is moved or deleted, so a fixed file can simply be dropped in again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SOURCE_FILE_COLUMN = "_source_file"
+SUPPORTED_SUFFIXES = (".parquet", ".pq", ".csv", ".jsonl", ".json", ".ndjson")
+
+
+class UnreadableFile(ValueError):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class PartitionReadError(ValueError):
+    """Some files of a partition could not be read; the partition fails as a whole."""
+
+    def __init__(self, partition: str, failures: list[UnreadableFile], readable: list[str]) -> None:
+        lines = [f"partition {partition}: {len(failures)} file(s) cannot be read"]
+        lines += [f"  {f.path}: {f.reason}" for f in failures]
+        if readable:
+            lines.append(f"  ({len(readable)} other file(s) were readable and are left in place)")
+        super().__init__("\n".join(lines))
+        self.partition = partition
+        self.failures = failures
+        self.readable = readable
+
+
+@dataclass
+class PartitionData:
+    partition: str
+    frame: pd.DataFrame
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.files
+
+
+def partition_folder(location: str, partition_key: str) -> str:
+    return f"{location.rstrip('/')}/{partition_key}"
+
+
+def list_partition_files(location: str, partition_key: str) -> list[str]:
+    folder = partition_folder(location, partition_key)
+    fs, path = fsspec.core.url_to_fs(folder)
+    if not fs.exists(path):
+        return []
+    names = sorted(
+        p for p in fs.ls(path, detail=False)
+        if p.lower().endswith(SUPPORTED_SUFFIXES) and not p.rsplit("/", 1)[-1].startswith(".")
+    )
+    protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+    if protocol in ("file", "local"):
+        return names
+    return [f"{protocol}://{n.split('://', 1)[-1]}" for n in names]
+
+
+def _decode(raw: bytes, path: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UnreadableFile(
+            path, f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line})"
+        ) from None
+
+
+def _read_csv(raw: bytes, path: str, delimiter: str) -> pd.DataFrame:
+    text = _decode(raw, path)
+    if not text.strip():
+        return pd.DataFrame()
+    header = text.splitlines()[0]
+    if delimiter not in header:
+        for other in (";", "\t", "|", ","):
+            if other != delimiter and other in header:
+                raise UnreadableFile(
+                    path, f"wrong delimiter: header uses {other!r}, configured {delimiter!r}"
+                )
+    try:
+        return pd.read_csv(io.StringIO(text), sep=delimiter, on_bad_lines="error")
+    except pd.errors.ParserError as exc:
+        raise UnreadableFile(path, f"malformed CSV: {exc}") from None
+
+
+def _read_jsonl(raw: bytes, path: str) -> pd.DataFrame:
+    text = _decode(raw, path)
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UnreadableFile(path, f"line {number} is not valid JSON: {exc.msg}") from None
+        if not isinstance(record, dict):
+            raise UnreadableFile(path, f"line {number} is not a JSON object")
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def _read_parquet(raw: bytes, path: str) -> pd.DataFrame:
+    if not raw:
+        return pd.DataFrame()
+    try:
+        return pq.read_table(pa.BufferReader(raw)).to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        raise UnreadableFile(path, f"corrupt or truncated Parquet: {exc}") from None
+
+
+def read_file(path: str, csv_delimiter: str = ",") -> pd.DataFrame:
+    try:
+        with fsspec.open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot open: {exc}") from None
+    lower = path.lower()
+    if lower.endswith((".parquet", ".pq")):
+        frame = _read_parquet(raw, path)
+    elif lower.endswith(".csv"):
+        frame = _read_csv(raw, path, csv_delimiter)
+    else:
+        frame = _read_jsonl(raw, path)
+    return frame
+
+
+def read_partition(location: str, partition_key: str, csv_delimiter: str = ",") -> PartitionData:
+    files = list_partition_files(location, partition_key)
+    frames: list[pd.DataFrame] = []
+    failures: list[UnreadableFile] = []
+    readable: list[str] = []
+    for path in files:
+        try:
+            frame = read_file(path, csv_delimiter)
+        except UnreadableFile as exc:
+            failures.append(exc)
+            continue
+        readable.append(path)
+        frame[SOURCE_FILE_COLUMN] = path
+        frames.append(frame)
+    if failures:
+        raise PartitionReadError(partition_key, failures, readable)
+    non_empty = [f for f in frames if len(f)]
+    frame = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
+    return PartitionData(partition=partition_key, frame=frame, files=files)

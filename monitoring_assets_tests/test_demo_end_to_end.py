@@ -1,0 +1,100 @@
+"""The spine end to end: the demo's partitions through Dagster against a real MLflow store."""
+
+import json
+
+from mlflow.tracking import MlflowClient
+
+from monitoring_assets.assets.names import (
+    DRIFT_CHECK,
+    LABEL_COVERAGE_CHECK,
+    LATENCY_SLO_CHECK,
+    PERFORMANCE_CHECK,
+    SCHEMA_CHECK,
+)
+from monitoring_assets_tests.conftest import DRIFT_DAY
+
+LABEL_DELAY_DAYS = 2
+
+
+def test_summary_file_has_the_documented_shape(demo_summary, day_keys):
+    on_disk = json.loads((demo_summary["home"] / "demo-summary.json").read_text())
+    assert on_disk["model"] == "churn"
+    assert on_disk["dagster_home"].endswith("dagster")
+    assert on_disk["mlflow_tracking_uri"].startswith("sqlite:///")
+    assert list(on_disk["partitions"]) == day_keys
+    for key in day_keys:
+        checks = on_disk["partitions"][key]["checks"]
+        assert set(checks) == {SCHEMA_CHECK, DRIFT_CHECK, PERFORMANCE_CHECK, LABEL_COVERAGE_CHECK, LATENCY_SLO_CHECK}
+        for outcome in checks.values():
+            assert isinstance(outcome["passed"], bool)
+            assert outcome["severity"] in ("WARN", "ERROR")
+            assert isinstance(outcome["metadata"], dict)
+
+
+def test_drift_check_passes_before_the_drift_day_and_fails_from_it(demo_summary, day_keys):
+    for index, key in enumerate(day_keys, start=1):
+        drift = demo_summary["partitions"][key]["checks"][DRIFT_CHECK]
+        if index < DRIFT_DAY:
+            assert drift["passed"], (key, drift["description"])
+        else:
+            assert not drift["passed"], key
+            assert drift["severity"] == "ERROR"
+            drifted = set(drift["metadata"]["drifted_features"])
+            assert {"income", "sessions_per_week", "plan"} <= drifted, drifted
+
+
+def test_performance_check_follows_the_concept_drift_on_labelled_days(demo_summary, day_keys):
+    labelled = day_keys[: len(day_keys) - LABEL_DELAY_DAYS]
+    for index, key in enumerate(labelled, start=1):
+        perf = demo_summary["partitions"][key]["checks"][PERFORMANCE_CHECK]
+        assert perf["metadata"]["status"] == "judged", key
+        assert perf["metadata"]["baseline"] > 0.6
+        if index < DRIFT_DAY:
+            assert perf["passed"], (key, perf["description"])
+        else:
+            assert not perf["passed"], key
+            assert perf["severity"] == "ERROR"
+            assert perf["metadata"]["observed"] < perf["metadata"]["threshold"]
+
+
+def test_days_without_labels_are_pending_not_failed(demo_summary, day_keys):
+    for key in day_keys[-LABEL_DELAY_DAYS:]:
+        checks = demo_summary["partitions"][key]["checks"]
+        assert checks[PERFORMANCE_CHECK]["passed"]
+        assert checks[PERFORMANCE_CHECK]["metadata"]["status"] == "pending"
+        # The demo's days lie long before today, so the label deadline has passed.
+        coverage = checks[LABEL_COVERAGE_CHECK]
+        assert coverage["metadata"]["status"] == "overdue"
+        assert not coverage["passed"] and coverage["severity"] == "WARN"
+
+
+def test_clean_days_pass_schema_and_service_level(demo_summary, day_keys):
+    for key in day_keys:
+        checks = demo_summary["partitions"][key]["checks"]
+        assert checks[SCHEMA_CHECK]["passed"], checks[SCHEMA_CHECK]["description"]
+        assert checks[SCHEMA_CHECK]["metadata"]["rows_in"] == checks[SCHEMA_CHECK]["metadata"]["rows_valid"]
+        assert checks[LATENCY_SLO_CHECK]["passed"]
+
+
+def test_champion_and_baseline_are_registered_in_mlflow(demo_summary):
+    client = MlflowClient(tracking_uri=demo_summary["mlflow_tracking_uri"])
+    champion = client.get_model_version_by_alias("churn-classifier", "champion")
+    run = client.get_run(champion.run_id)
+    assert run.data.metrics["baseline.accuracy"] > 0.6
+    artifacts = [a.path for a in client.list_artifacts(champion.run_id, "monitoring")]
+    assert "monitoring/reference_profile.bin" in artifacts
+
+
+def test_materializations_are_in_the_persistent_instance(demo_summary, day_keys):
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(demo_summary["dagster_home"])
+    try:
+        key = dg.AssetKey(["churn", "feature_drift"])
+        materialized = instance.get_materialized_partitions(key)
+        assert materialized == set(day_keys)
+        event = instance.get_latest_materialization_event(key)
+        metadata = event.asset_materialization.metadata
+        assert metadata["drift/income"].value > 0.2
+    finally:
+        instance.dispose()
