@@ -9,6 +9,7 @@ everything else to the original code.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,20 @@ if not hasattr(np, "unicode_"):
 
 import whylogs  # noqa: E402
 from whylogs.core import DatasetProfile, DatasetProfileView  # noqa: E402
+from whylogs.core.metrics.metrics import (  # noqa: E402
+    CardinalityMetric,
+    FrequentItemsMetric,
+    OperationResult,
+)
 from whylogs.core.preprocessing import NumpyView, PandasView, PreprocessedColumn  # noqa: E402
 
 _original_pandas_split = PreprocessedColumn._pandas_split
+_original_cardinality_update = CardinalityMetric.columnar_update
+_original_frequent_items_update = FrequentItemsMetric.columnar_update
+# Past this many distinct values (ids, free text) a Python loop over them costs more than
+# whylogs' own list update, so the value-count path is not taken.
+_MAX_DISTINCT_FOR_COUNTS = 20_000
+_STRING_COUNTS = "_monitoring_string_counts"
 
 
 def _vectorised_pandas_split(
@@ -59,6 +71,18 @@ def _vectorised_pandas_split(
                 objs=pd.Series(dtype=object),
             )
         return None
+    if isinstance(dtype, pd.StringDtype):
+        null_mask = series.isna().to_numpy()
+        nulls = int(null_mask.sum())
+        self.null_count = nulls
+        # whylogs counts a null as NaN when it is a float NaN (pandas 3's default "str").
+        na_value = dtype.na_value
+        self.nan_count = nulls if isinstance(na_value, float) and na_value != na_value else 0
+        non_null = series[~null_mask] if nulls else series
+        if len(non_null):
+            self.pandas.strings = non_null
+            _attach_string_counts(self, non_null)
+        return None
     if dtype == object and not parse_numeric_string:
         null_mask = series.isna().to_numpy()
         non_null = series[~null_mask] if null_mask.any() else series
@@ -68,11 +92,61 @@ def _vectorised_pandas_split(
                 nulls = series[null_mask]
                 self.nan_count = int(sum(isinstance(v, float) for v in nulls))
             self.pandas.strings = non_null
+            _attach_string_counts(self, non_null)
             return None
     return _original_pandas_split(self, series, parse_numeric_string)
 
 
+def _attach_string_counts(column: PreprocessedColumn, strings: pd.Series) -> None:
+    counts = strings.value_counts(sort=False)
+    if len(counts) <= _MAX_DISTINCT_FOR_COUNTS:
+        setattr(column, _STRING_COUNTS, counts)
+
+
+def _without_strings(view: PreprocessedColumn) -> PreprocessedColumn:
+    other = copy.copy(view)
+    other.pandas = copy.copy(view.pandas)
+    other.pandas.strings = None
+    return other
+
+
+def _cardinality_update(self: CardinalityMetric, view: PreprocessedColumn) -> Any:
+    counts = getattr(view, _STRING_COUNTS, None)
+    if counts is None:
+        return _original_cardinality_update(self, view)
+    # HyperLogLog ignores repeats, so the distinct values give the very same sketch.
+    self.hll.value.update_str_list([str(v) for v in counts.index])
+    result = _original_cardinality_update(self, _without_strings(view))
+    return OperationResult(successes=result.successes + int(counts.sum()), failures=result.failures)
+
+
+def _frequent_items_update(self: FrequentItemsMetric, view: PreprocessedColumn) -> Any:
+    counts = getattr(view, _STRING_COUNTS, None)
+    if counts is None:
+        return _original_frequent_items_update(self, view)
+    sketch = self.frequent_strings.value
+    size = self.max_frequent_item_size
+    for value, count in zip(counts.index, counts.to_numpy()):
+        sketch.update(str(value)[0:size], int(count))
+    result = _original_frequent_items_update(self, _without_strings(view))
+    return OperationResult(successes=result.successes + int(counts.sum()), failures=result.failures)
+
+
 PreprocessedColumn._pandas_split = _vectorised_pandas_split  # type: ignore[method-assign]
+CardinalityMetric.columnar_update = _cardinality_update  # type: ignore[method-assign]
+FrequentItemsMetric.columnar_update = _frequent_items_update  # type: ignore[method-assign]
+
+
+def use_stock_whylogs(enabled: bool) -> None:
+    """Switch whylogs' own per-value preprocessing back on (for benchmarks and equivalence tests)."""
+    if enabled:
+        PreprocessedColumn._pandas_split = _original_pandas_split  # type: ignore[method-assign]
+        CardinalityMetric.columnar_update = _original_cardinality_update  # type: ignore[method-assign]
+        FrequentItemsMetric.columnar_update = _original_frequent_items_update  # type: ignore[method-assign]
+    else:
+        PreprocessedColumn._pandas_split = _vectorised_pandas_split  # type: ignore[method-assign]
+        CardinalityMetric.columnar_update = _cardinality_update  # type: ignore[method-assign]
+        FrequentItemsMetric.columnar_update = _frequent_items_update  # type: ignore[method-assign]
 
 
 def log_frame(frame: pd.DataFrame) -> DatasetProfileView:
@@ -105,6 +179,7 @@ __all__ = [
     "log_frame",
     "read_view",
     "stock_log",
+    "use_stock_whylogs",
     "view_from_bytes",
     "view_to_bytes",
 ]

@@ -1,0 +1,123 @@
+"""The project's profiler gives the same whylogs profile as stock `why.log`."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring_assets.profiling import profiler
+from monitoring_assets.profiling.whylogs_compat import (
+    DatasetProfileView,
+    stock_log,
+    use_stock_whylogs,
+    view_from_bytes,
+    view_to_bytes,
+)
+
+ROWS = 60_000
+EXACT_FIELDS = [
+    "counts/n", "counts/null", "counts/nan", "counts/inf", "counts/true",
+    "types/integral", "types/fractional", "types/boolean", "types/string", "types/object",
+    "cardinality/est", "distribution/n", "distribution/min", "distribution/max",
+]
+
+
+def mixed_frame(rows: int = ROWS, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    floats = rng.normal(3, 2, rows)
+    floats[rng.random(rows) < 0.05] = np.nan
+    floats[rng.random(rows) < 0.01] = np.inf
+    floats[rng.random(rows) < 0.01] = -np.inf
+    objects = rng.choice(["red", "green", "blue", "a-much-longer-category"], rows).astype(object)
+    objects[rng.random(rows) < 0.03] = None
+    return pd.DataFrame({
+        "numeric": floats,
+        "skewed": rng.lognormal(0, 1, rows),
+        "integer": rng.integers(-50, 5000, rows),
+        "category": pd.Series(rng.choice([f"k{i}" for i in range(40)], rows), dtype="str"),
+        "category_object": objects,
+        "boolean": rng.random(rows) < 0.3,
+        "all_null_float": np.full(rows, np.nan),
+        "all_null_object": pd.Series([None] * rows, dtype=object),
+    })
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return mixed_frame()
+
+
+@pytest.fixture(scope="module")
+def stock_view(frame):
+    use_stock_whylogs(True)
+    try:
+        return stock_log(frame).view()
+    finally:
+        use_stock_whylogs(False)
+
+
+def _summary(view: DatasetProfileView) -> pd.DataFrame:
+    return view.to_pandas()
+
+
+def _assert_same_profile(frame: pd.DataFrame, ours: DatasetProfileView, stock: DatasetProfileView) -> None:
+    a, b = _summary(ours), _summary(stock)
+    assert sorted(a.index) == sorted(b.index)
+    for column in frame.columns:
+        for field in EXACT_FIELDS:
+            left = a.loc[column].get(field)
+            right = b.loc[column].get(field)
+            if pd.isna(left) and pd.isna(right):
+                continue
+            assert left == right, (column, field, left, right)
+        ours_items = ours.get_column(column).get_metric("frequent_items")
+        stock_items = stock.get_column(column).get_metric("frequent_items")
+        if stock_items is not None:
+            assert {(i.value, i.est) for i in ours_items.strings} == {(i.value, i.est) for i in stock_items.strings}
+        ours_dist = ours.get_column(column).get_metric("distribution")
+        stock_dist = stock.get_column(column).get_metric("distribution")
+        if stock_dist is not None and not stock_dist.kll.value.is_empty():
+            values = np.sort(frame[column].to_numpy(dtype=float))
+            values = values[~np.isnan(values)]
+            eps = 2 * stock_dist.kll.value.normalized_rank_error(False)
+            for q in (0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99):
+                for dist in (ours_dist, stock_dist):
+                    estimate = dist.kll.value.get_quantile(q)
+                    # Ties (inf, repeated integers) span a range of ranks; q must fall in it.
+                    low = np.searchsorted(values, estimate, side="left") / len(values)
+                    high = np.searchsorted(values, estimate, side="right") / len(values)
+                    assert low - eps <= q <= high + eps, (column, q, low, high)
+            assert ours_dist.mean.value == pytest.approx(stock_dist.mean.value, rel=1e-9, nan_ok=True)
+
+
+def test_single_process_profile_equals_stock(frame, stock_view):
+    ours = profiler.profile_frame(frame, workers=1)
+    _assert_same_profile(frame, ours, stock_view)
+
+
+def test_parallel_profile_equals_stock(frame, stock_view, monkeypatch):
+    monkeypatch.setattr(profiler, "PARALLEL_MIN_CELLS", 1)
+    ours = profiler.profile_frame(frame, workers=2)
+    _assert_same_profile(frame, ours, stock_view)
+
+
+def test_streamed_parquet_equals_stock(frame, stock_view, tmp_path):
+    path = tmp_path / "batch.parquet"
+    frame.drop(columns=["all_null_object"]).to_parquet(path, row_group_size=7_000)
+    ours = profiler.profile_parquet(str(path), batch_rows=9_000, workers=1)
+    stock_without = stock_view.get_columns()
+    del stock_without["all_null_object"]
+    a = _summary(ours)
+    for column in stock_without:
+        if column == "all_null_object":
+            continue
+        assert a.loc[column, "counts/n"] == ROWS
+        assert a.loc[column, "counts/null"] == _summary(stock_view).loc[column, "counts/null"]
+
+
+def test_the_result_is_an_ordinary_view_that_merges_with_stock(frame, stock_view):
+    ours = profiler.profile_frame(frame, workers=1)
+    reread = view_from_bytes(view_to_bytes(ours))
+    assert isinstance(reread, DatasetProfileView)
+    merged = stock_view.merge(reread)
+    assert merged.get_column("numeric").get_metric("counts").n.value == 2 * ROWS
+    assert merged.get_column("category").get_metric("types").to_summary_dict()["string"] == 2 * ROWS
