@@ -62,32 +62,15 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_file(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from monitoring_assets.validation.verdict import check_files
 
-    from monitoring_assets.validation.readers import SOURCE_FILE_COLUMN, UnreadableFile, read_file
-    from monitoring_assets.validation.validate import validate_batch
-
-    model, _, schema = _model_schema(args.config, args.model)
-    frames, unusable = [], False
-    for path in args.paths:
-        try:
-            frame = read_file(path, model.inference.csv_delimiter)
-        except UnreadableFile as exc:
-            print(f"UNUSABLE {exc}")
-            unusable = True
-            continue
-        frame[SOURCE_FILE_COLUMN] = path
-        frames.append(frame)
-    if frames:
-        outcome = validate_batch(pd.concat(frames, ignore_index=True), schema, list(args.paths))
-        print(outcome.render())
-        if outcome.batch_failures:
-            unusable = True
-        elif unusable:
-            pass
-        elif outcome.rows_quarantined:
-            return 1
-    return 2 if unusable else 0
+    model, version, schema = _model_schema(args.config, args.model)
+    verdict = check_files(
+        list(args.paths), schema, model.schema_policy.max_quarantine_share, model.inference.csv_delimiter
+    )
+    print(f"check-file against {model.name} ({model.registered_model} version {version})")
+    print(verdict.render())
+    return verdict.exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
 from monitoring_assets.validation.readers import SOURCE_FILE_COLUMN
 from monitoring_assets.validation.schema import InferenceSchema, build_inference_schema
 from monitoring_assets.validation.validate import REASONS_COLUMN, ValidationOutcome, validate_batch
+from monitoring_assets.validation.verdict import judge
 
 _DAGSTER_TYPES = {"float": "float", "int": "int", "str": "string", "bool": "bool", "datetime": "datetime"}
 
@@ -52,37 +53,22 @@ def _quarantine_everything(outcome: ValidationOutcome, frame: pd.DataFrame) -> V
     return outcome
 
 
-def schema_check_result(model: ModelConfig, outcome: ValidationOutcome, status: str) -> dg.AssetCheckResult:
-    share = outcome.quarantined_share
-    limit = model.schema_policy.max_quarantine_share
-    if outcome.batch_failures:
-        passed, severity = False, dg.AssetCheckSeverity.ERROR
-        description = "Batch-level failure: " + "; ".join(f.message() for f in outcome.batch_failures)
-    elif share > limit:
-        passed, severity = False, dg.AssetCheckSeverity.ERROR
-        description = f"{share:.2%} of rows quarantined, above the {limit:.2%} maximum"
-    elif outcome.rows_quarantined:
-        passed, severity = False, dg.AssetCheckSeverity.WARN
-        description = f"{outcome.rows_quarantined} row(s) quarantined ({share:.2%})"
-    elif status != "ok":
-        passed, severity = False, dg.AssetCheckSeverity.WARN
-        description = status
-    else:
-        passed, severity = True, dg.AssetCheckSeverity.WARN
-        description = f"{outcome.rows_in} rows valid"
+def schema_check_result(model: ModelConfig, outcome: ValidationOutcome) -> dg.AssetCheckResult:
+    verdict = judge(outcome, model.schema_policy.max_quarantine_share)
     report = outcome.grouped_report()
     return dg.AssetCheckResult(
         check_name=SCHEMA_CHECK,
-        passed=passed,
-        severity=severity,
-        description=description,
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity(verdict.severity),
+        description=verdict.description,
         metadata={
-            "status": status,
+            "status": verdict.status,
             "rows_in": outcome.rows_in,
             "rows_valid": outcome.rows_valid,
             "rows_quarantined": outcome.rows_quarantined,
-            "observed": share,
-            "threshold": limit,
+            "observed": outcome.quarantined_share,
+            "threshold": model.schema_policy.max_quarantine_share,
+            "baseline": "schema from the MLflow signature and reference profile",
             "failures": markdown_table(report, ["level", "column", "check", "rows", "examples", "files"]),
             "extra_columns": dg.MetadataValue.json(outcome.extra_columns),
         },
@@ -125,7 +111,6 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
         if outcome.batch_failures:
             outcome = _quarantine_everything(outcome, inference_batch)
         quarantine_path = storage.write_quarantine(model.name, context.partition_key, outcome.quarantined)
-        status = "ok" if outcome.rows_in else "no data for partition"
         for line in outcome.render().splitlines():
             context.log.info(line)
         valid = outcome.valid.drop(columns=[SOURCE_FILE_COLUMN], errors="ignore")
@@ -141,6 +126,6 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
                 "schema_from_version": version,
             },
         )
-        yield schema_check_result(model, outcome, status)
+        yield schema_check_result(model, outcome)
 
     return validated_batch

@@ -6,6 +6,7 @@ reason, and nothing is moved or deleted, so a fixed file can simply be dropped i
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SOURCE_FILE_COLUMN = "_source_file"
+# Set on CSV rows whose line had fewer fields than the header: the first missing column.
+SHORT_LINE_COLUMN = "_short_line"
 SUPPORTED_SUFFIXES = (".parquet", ".pq", ".csv", ".jsonl", ".json", ".ndjson")
 
 
@@ -92,9 +95,16 @@ def _read_csv(raw: bytes, path: str, delimiter: str) -> pd.DataFrame:
                     path, f"wrong delimiter: header uses {other!r}, configured {delimiter!r}"
                 )
     try:
-        return pd.read_csv(io.StringIO(text), sep=delimiter, on_bad_lines="error")
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, on_bad_lines="error")
     except pd.errors.ParserError as exc:
         raise UnreadableFile(path, f"malformed CSV: {exc}") from None
+    # pandas fills a short (truncated) line with NaN silently; mark such rows instead.
+    widths = [len(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
+    columns = list(frame.columns)
+    short = {i: columns[w] for i, w in enumerate(widths[1:]) if w < len(columns)}
+    if short:
+        frame[SHORT_LINE_COLUMN] = pd.Series(short, dtype="object").reindex(range(len(frame)))
+    return frame
 
 
 def _read_jsonl(raw: bytes, path: str) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from monitoring_assets.validation.readers import SOURCE_FILE_COLUMN
+from monitoring_assets.validation.readers import SHORT_LINE_COLUMN, SOURCE_FILE_COLUMN
 from monitoring_assets.validation.schema import InferenceSchema
 
 REASONS_COLUMN = "_quarantine_reasons"
@@ -174,9 +174,10 @@ def _files_of(frame: pd.DataFrame, positions: list[int]) -> list[str]:
 
 def _examples(values: pd.Series) -> list[str]:
     seen: list[str] = []
-    for value in values.astype(str):
+    for raw in values.tolist():
+        value = str(raw)[:60]
         if value not in seen:
-            seen.append(value[:60])
+            seen.append(value)
         if len(seen) == _EXAMPLES:
             break
     return seen
@@ -196,7 +197,7 @@ def validate_batch(frame: pd.DataFrame, schema: InferenceSchema, files: list[str
     """Validate `frame` lazily; every input row ends up valid or quarantined."""
     frame = frame.reset_index(drop=True)
     rows_in = len(frame)
-    extra = [c for c in frame.columns if c not in schema.columns and c != SOURCE_FILE_COLUMN]
+    extra = [c for c in frame.columns if c not in schema.columns and c not in (SOURCE_FILE_COLUMN, SHORT_LINE_COLUMN)]
     coerced, coercion_failures, batch_failures = _coerce(frame, schema)
     if schema.strict and extra:
         batch_failures.append(BatchFailure(None, "strict_columns", f"unexpected columns: {', '.join(extra)}"))
@@ -224,6 +225,7 @@ def validate_batch(frame: pd.DataFrame, schema: InferenceSchema, files: list[str
                 if check.startswith("column_in_dataframe"):
                     reason = "required column is missing"
                     check = "column_missing"
+                    column = str(case.failure_case)
                 elif check.startswith("dtype("):
                     reason = f"wrong type: {case.failure_case}"
                 else:
@@ -246,12 +248,21 @@ def validate_batch(frame: pd.DataFrame, schema: InferenceSchema, files: list[str
                 warnings.append(FailureGroup(rule.name, "unseen_category", len(positions),
                                              _examples(values[unseen]), _files_of(frame, positions)))
 
+    if SHORT_LINE_COLUMN in frame:
+        short = frame[SHORT_LINE_COLUMN].notna().to_numpy()
+        for pos in np.flatnonzero(short).tolist():
+            first_missing = str(frame[SHORT_LINE_COLUMN].iloc[pos])
+            row_reasons[pos].append({"column": first_missing, "check": "truncated_line",
+                                     "value": "line has fewer fields than the header"})
+            groups[(first_missing, "truncated_line")].append(pos)
+
     bad_positions = sorted(row_reasons)
     mask = np.zeros(rows_in, dtype=bool)
     mask[bad_positions] = True
     quarantined = frame[mask].copy()
     quarantined[REASONS_COLUMN] = [json.dumps(row_reasons[p]) for p in bad_positions]
     valid = _restore_integers(coerced[~mask].reset_index(drop=True), schema)
+    valid = valid.drop(columns=[SHORT_LINE_COLUMN], errors="ignore")
     row_groups = [
         FailureGroup(column, check, len(positions),
                      _examples(frame[column].iloc[positions]) if column in frame else [],
