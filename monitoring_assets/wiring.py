@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from monitoring_assets.assets import build_model_assets
-from monitoring_assets.assets.factory import build_monitoring_job
+from monitoring_assets.assets.factory import build_comparison_job, build_monitoring_job
 from monitoring_assets.config import MonitoringConfig
 from monitoring_assets.resources import (
     FrameIOManager,
@@ -32,4 +32,5 @@ def build_resources(config: MonitoringConfig) -> dict[str, object]:
 def build_definitions(config: MonitoringConfig) -> dg.Definitions:
     assets = [asset for model in config.models for asset in build_model_assets(model)]
     jobs = [build_monitoring_job(model) for model in config.models]
+    jobs += [build_comparison_job(model) for model in config.models]
     return dg.Definitions(assets=assets, jobs=jobs, resources=build_resources(config))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from monitoring_assets.assets.ingest import build_inference_batch, build_labels
+from monitoring_assets.assets.mlflow_writeback import build_monitoring_run, build_version_comparison
 from monitoring_assets.assets.performance import build_model_performance, build_service_health
 from monitoring_assets.assets.profile_drift import build_feature_drift, build_inference_profile
 from monitoring_assets.assets.validation import build_validated_batch
@@ -38,18 +39,33 @@ def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
             build_labels,
             build_model_performance,
             build_service_health,
+            build_monitoring_run,
         )
-    ]
+    ] + [build_version_comparison(model)]
 
 
 def monitoring_job_name(model: ModelConfig) -> str:
     return f"{model.name}_monitoring"
 
 
+def comparison_job_name(model: ModelConfig) -> str:
+    return f"{model.name}_version_comparison"
+
+
+def build_comparison_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        comparison_job_name(model),
+        selection=dg.AssetSelection.assets([model.name, "version_comparison"]),
+        description=f"Tabulate every served version of {model.registered_model} against its baseline.",
+    )
+
+
 def build_monitoring_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         monitoring_job_name(model),
-        selection=dg.AssetSelection.groups(model.name),
+        # The comparison spans every partition, so it is not part of a partition's run.
+        selection=dg.AssetSelection.groups(model.name)
+        - dg.AssetSelection.assets([model.name, "version_comparison"]),
         partitions_def=partitions_for(model),
         description=f"Validate, profile and judge one partition of {model.registered_model}.",
     )

@@ -7,6 +7,8 @@ FEATURE_DRIFT = "feature_drift"
 LABELS = "labels"
 MODEL_PERFORMANCE = "model_performance"
 SERVICE_HEALTH = "service_health"
+MONITORING_RUN = "monitoring_run"
+VERSION_COMPARISON = "version_comparison"
 
 SCHEMA_CHECK = "schema_valid"
 DRIFT_CHECK = "drift_within_limits"

@@ -114,7 +114,7 @@ _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def materialize_partitions(config: MonitoringConfig, instance: Any, partition_keys: list[str]) -> dict[str, dict]:
     """Run the monitoring job of the (first) model for each partition; returns check outcomes."""
-    from monitoring_assets.assets.factory import monitoring_job_name
+    from monitoring_assets.assets.factory import comparison_job_name, monitoring_job_name
     from monitoring_assets.wiring import build_definitions
 
     defs = build_definitions(config)
@@ -134,6 +134,9 @@ def materialize_partitions(config: MonitoringConfig, instance: Any, partition_ke
                 "metadata": {k: _plain(v) for k, v in evaluation.metadata.items()},
             }
         outcomes[key] = {"run_id": result.run_id, "success": result.success, "checks": checks}
+    defs.resolve_job_def(comparison_job_name(model)).execute_in_process(
+        instance=instance, raise_on_error=True, run_config=_QUIET_CONSOLE
+    )
     return outcomes
 
 

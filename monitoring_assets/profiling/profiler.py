@@ -11,6 +11,7 @@ import multiprocessing
 import os
 from collections.abc import Iterable
 
+import fsspec
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -100,12 +101,14 @@ def profile_frame(frame: pd.DataFrame, workers: int | None = None) -> DatasetPro
 def profile_parquet(path: str, batch_rows: int = STREAM_BATCH_ROWS, workers: int | None = None,
                     columns: list[str] | None = None) -> DatasetProfileView:
     """Profile a Parquet file batch by batch; peak memory follows `batch_rows`, not the file."""
-    parquet = pq.ParquetFile(path)
-    merged: DatasetProfileView | None = None
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-        view = profile_frame(batch.to_pandas(), workers=workers)
-        merged = view if merged is None else merged.merge(view)
-        del batch, view
-    if merged is None:
-        return log_frame(pd.DataFrame(columns=columns or parquet.schema_arrow.names))
+    with fsspec.open(path, "rb") as handle:
+        # pre_buffer keeps every row group it has read alive; without it memory stays flat.
+        parquet = pq.ParquetFile(handle, pre_buffer=False)
+        merged: DatasetProfileView | None = None
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+            view = profile_frame(batch.to_pandas(), workers=workers)
+            merged = view if merged is None else merged.merge(view)
+            del batch, view
+        if merged is None:
+            return log_frame(pd.DataFrame(columns=columns or parquet.schema_arrow.names))
     return merged

@@ -1,0 +1,168 @@
+"""monitoring_run (results of each partition written back to MLflow) and version_comparison
+(every version that served traffic, its metrics over its partitions, next to its baseline)."""
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import dagster as dg
+
+from monitoring_assets.assets.common import finite_or_none, markdown_table
+from monitoring_assets.assets.names import (
+    FEATURE_DRIFT,
+    INFERENCE_PROFILE,
+    MODEL_PERFORMANCE,
+    MONITORING_RUN,
+    SERVICE_HEALTH,
+    VERSION_COMPARISON,
+)
+from monitoring_assets.config import ModelConfig
+from monitoring_assets.profiling.whylogs_compat import DatasetProfileView, view_to_bytes
+from monitoring_assets.registry.monitoring_runs import record_comparison, record_partition
+from monitoring_assets.resources import MlflowRegistry
+
+GRAIN_SECONDS = {"daily": 86_400, "hourly": 3_600}
+
+
+def partition_metrics(performance: dict[str, Any], drift: dict[str, Any], health: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per served version, the values to log for the partition."""
+    by_version: dict[str, dict[str, float]] = defaultdict(dict)
+    main_version = None
+    for evaluation in performance.get("versions", []):
+        version = evaluation["version"]
+        by_version[version].update({f"perf.{k}": v for k, v in evaluation["metrics"].items()})
+        by_version[version]["perf.labeled_rows"] = evaluation["rows"]
+        if main_version is None or evaluation["rows"] > by_version[main_version]["perf.labeled_rows"]:
+            main_version = version
+    main_version = main_version or drift.get("reference_version")
+    if main_version is None:
+        return {}
+    shared = by_version[main_version]
+    shared["labels.coverage"] = performance.get("label_coverage", 0.0)
+    shared["rows"] = performance.get("rows", 0)
+    for feature in drift.get("features", []):
+        shared[f"drift.{feature['feature']}"] = feature["score"]
+    for key in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "error_rate", "throughput_per_min"):
+        if key in health:
+            shared[f"service.{key}"] = health[key]
+    return {v: {k: x for k, x in m.items() if finite_or_none(x) is not None} for v, m in by_version.items()}
+
+
+def build_monitoring_run(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=MONITORING_RUN,
+        key_prefix=[model.name],
+        group_name=model.name,
+        partitions_def=partitions_def,
+        ins={
+            "model_performance": dg.AssetIn(key=[model.name, MODEL_PERFORMANCE]),
+            "feature_drift": dg.AssetIn(key=[model.name, FEATURE_DRIFT]),
+            "service_health": dg.AssetIn(key=[model.name, SERVICE_HEALTH]),
+            "inference_profile": dg.AssetIn(key=[model.name, INFERENCE_PROFILE]),
+        },
+        io_manager_key="report_io_manager",
+        kinds={"mlflow"},
+        # Writes to one MLflow run per version must not interleave.
+        pool=f"mlflow_writeback_{model.name}",
+        description="The partition's metrics written to the served version's MLflow monitoring run "
+        "(one step per partition), with its profile and drift report as artifacts.",
+    )
+    def monitoring_run(
+        context: dg.AssetExecutionContext,
+        model_performance: dict,
+        feature_drift: dict,
+        service_health: dict,
+        inference_profile: DatasetProfileView,
+        mlflow: MlflowRegistry,
+    ) -> dg.Output[dict]:
+        window = context.partition_time_window
+        runs = {}
+        values = partition_metrics(model_performance, feature_drift, service_health)
+        main = feature_drift.get("reference_version")
+        for version, metrics in values.items():
+            artifacts = None
+            if version == main:
+                artifacts = {
+                    "profile.bin": view_to_bytes(inference_profile),
+                    "drift.json": json.dumps(feature_drift, indent=2, default=str),
+                    "performance.json": json.dumps(model_performance, indent=2, default=str),
+                }
+            runs[version] = record_partition(
+                mlflow.client, model.registered_model, version, window.start,
+                GRAIN_SECONDS[model.partitions.grain], metrics, artifacts, context.partition_key,
+            )
+        return dg.Output(
+            {"partition": context.partition_key, "runs": runs},
+            metadata={
+                "runs": dg.MetadataValue.json(runs),
+                "metrics_logged": sum(len(m) for m in values.values()),
+            },
+        )
+
+    return monitoring_run
+
+
+def comparison_rows(reports: dict[str, dict]) -> list[dict[str, Any]]:
+    totals: dict[str, dict[str, Any]] = {}
+    for partition in sorted(reports):
+        report = reports[partition]
+        for evaluation in report.get("versions", []):
+            entry = totals.setdefault(evaluation["version"], {
+                "version": evaluation["version"], "partitions": 0, "labeled_rows": 0,
+                "first": partition, "last": partition, "failed_partitions": 0,
+                "sums": defaultdict(float), "baseline": evaluation.get("baseline", {}),
+            })
+            rows = evaluation["rows"]
+            entry["partitions"] += 1
+            entry["labeled_rows"] += rows
+            entry["last"] = partition
+            entry["failed_partitions"] += int(any(not o["passed"] for o in evaluation["outcomes"]))
+            for name, value in evaluation["metrics"].items():
+                if finite_or_none(value) is not None:
+                    entry["sums"][name] += value * rows
+    result = []
+    for entry in totals.values():
+        weight = max(entry["labeled_rows"], 1)
+        metrics = {name: total / weight for name, total in entry["sums"].items()}
+        row = {k: v for k, v in entry.items() if k not in ("sums", "baseline")}
+        for name, value in sorted(metrics.items()):
+            row[name] = value
+            baseline = entry["baseline"].get(name)
+            row[f"baseline_{name}"] = baseline if baseline is not None else float("nan")
+        result.append(row)
+    return sorted(result, key=lambda r: int(r["version"]) if str(r["version"]).isdigit() else 0)
+
+
+def build_version_comparison(model: ModelConfig) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=VERSION_COMPARISON,
+        key_prefix=[model.name],
+        group_name=model.name,
+        ins={
+            "model_performance": dg.AssetIn(
+                key=[model.name, MODEL_PERFORMANCE],
+                partition_mapping=dg.AllPartitionMapping(),
+                metadata={"allow_missing_partitions": True},
+            )
+        },
+        io_manager_key="report_io_manager",
+        kinds={"mlflow"},
+        description="Every version that served traffic: its metrics over its partitions next to its baseline.",
+    )
+    def version_comparison(model_performance: dict[str, dict], mlflow: MlflowRegistry) -> dg.Output[list]:
+        rows = comparison_rows(model_performance)
+        columns = sorted({k for row in rows for k in row}, key=lambda k: (k.startswith("baseline_"), k))
+        leading = ["version", "partitions", "first", "last", "labeled_rows", "failed_partitions"]
+        columns = leading + [c for c in columns if c not in leading]
+        table = markdown_table(rows, columns)
+        run_id = record_comparison(mlflow.client, model.registered_model, {
+            "version_comparison.json": json.dumps(rows, indent=2, default=str),
+            "version_comparison.md": table.value,
+        })
+        return dg.Output(rows, metadata={
+            "versions": len(rows),
+            "comparison": table,
+            "mlflow_run_id": run_id,
+        })
+
+    return version_comparison
