@@ -35,12 +35,16 @@ def fit_model(train: pd.DataFrame) -> Pipeline:
     return pipeline
 
 
-def scored_frame(model: Pipeline, frame: pd.DataFrame) -> pd.DataFrame:
+def scored_frame(model: Pipeline, frame: pd.DataFrame, task: str = "binary",
+                 features: list[str] = FEATURES) -> pd.DataFrame:
     """The validation frame as the inference logs would show it: features and outputs."""
-    scores = model.predict_proba(frame[FEATURES])[:, 1]
-    result = frame[FEATURES].copy()
-    result["prediction"] = (scores >= 0.5).astype(int)
-    result["score"] = scores
+    result = frame[features].copy()
+    if task == "binary":
+        scores = model.predict_proba(frame[features])[:, 1]
+        result["prediction"] = (scores >= 0.5).astype(int)
+        result["score"] = scores
+    else:
+        result["prediction"] = model.predict(frame[features])
     return result
 
 
@@ -52,6 +56,9 @@ def log_and_register(
     artifact_location: str,
     tags: dict[str, str] | None = None,
     alias: str | None = None,
+    task: str = "binary",
+    features: list[str] = FEATURES,
+    experiment_name: str = EXPERIMENT,
 ) -> str:
     """Log the model with its signature, register a version and its baseline; return it."""
     import mlflow
@@ -59,13 +66,13 @@ def log_and_register(
     from mlflow.models import infer_signature
 
     client = MlflowClient(tracking_uri=tracking_uri)
-    experiment = client.get_experiment_by_name(EXPERIMENT)
+    experiment = client.get_experiment_by_name(experiment_name)
     experiment_id = (
         experiment.experiment_id if experiment
-        else client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
+        else client.create_experiment(experiment_name, artifact_location=artifact_location)
     )
-    scored = scored_frame(model, validation)
-    metrics = compute_metrics("binary", validation["label"], scored["prediction"], scored["score"])
+    scored = scored_frame(model, validation, task, features)
+    metrics = compute_metrics(task, validation["label"], scored["prediction"], scored.get("score"))
     previous_uri = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     try:
@@ -74,7 +81,7 @@ def log_and_register(
             with warnings.catch_warnings():
                 # The demo's prediction is a 0/1 int by design; MLflow's hint is about nulls.
                 warnings.simplefilter("ignore", UserWarning)
-                signature = infer_signature(validation[FEATURES], scored["prediction"])
+                signature = infer_signature(validation[features], scored["prediction"])
             mlflow.sklearn.log_model(
                 model, name="model", signature=signature,
                 registered_model_name=registered_model,
