@@ -5,8 +5,17 @@ from __future__ import annotations
 import dagster as dg
 
 from monitoring_assets.assets import build_model_assets
-from monitoring_assets.assets.factory import build_comparison_job, build_monitoring_job
+from monitoring_assets.assets.factory import (
+    build_comparison_job,
+    build_labels_job,
+    build_monitoring_job,
+    labels_job_name,
+    monitoring_job_name,
+    partitions_for,
+)
 from monitoring_assets.config import MonitoringConfig
+from monitoring_assets.sensors.alert_sensor import build_alert_sensor
+from monitoring_assets.sensors.landing import build_landing_sensor
 from monitoring_assets.resources import (
     FrameIOManager,
     JsonIOManager,
@@ -29,8 +38,26 @@ def build_resources(config: MonitoringConfig) -> dict[str, object]:
     }
 
 
+def build_sensors(config: MonitoringConfig) -> list[dg.SensorDefinition]:
+    sensors = []
+    job_models = {}
+    for model in config.models:
+        partitions_def = partitions_for(model)
+        sensors.append(build_landing_sensor(
+            model, "inference", model.inference.location, monitoring_job_name(model), partitions_def, config.sensors))
+        sensors.append(build_landing_sensor(
+            model, "labels", model.labels.location, labels_job_name(model), partitions_def, config.sensors))
+        job_models[monitoring_job_name(model)] = model.name
+        job_models[labels_job_name(model)] = model.name
+    sensors.append(build_alert_sensor(config, job_models))
+    return sensors
+
+
 def build_definitions(config: MonitoringConfig) -> dg.Definitions:
     assets = [asset for model in config.models for asset in build_model_assets(model)]
-    jobs = [build_monitoring_job(model) for model in config.models]
-    jobs += [build_comparison_job(model) for model in config.models]
-    return dg.Definitions(assets=assets, jobs=jobs, resources=build_resources(config))
+    jobs = []
+    for model in config.models:
+        jobs += [build_monitoring_job(model), build_labels_job(model), build_comparison_job(model)]
+    return dg.Definitions(
+        assets=assets, jobs=jobs, sensors=build_sensors(config), resources=build_resources(config)
+    )

@@ -22,7 +22,7 @@ FEATURES = ["x1", "x2", "segment"]
 def synthetic(task: str, rows: int, seed: int, flip: bool = False) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({
-        "x1": rng.normal(0, 1, rows),
+        "x1": rng.normal(1.0 if flip else 0.0, 1, rows),  # the flipped world also drifts
         "x2": rng.normal(5, 2, rows),
         "segment": rng.choice(["a", "b", "c"], rows),
     })

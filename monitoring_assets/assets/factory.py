@@ -48,6 +48,22 @@ def monitoring_job_name(model: ModelConfig) -> str:
     return f"{model.name}_monitoring"
 
 
+def labels_job_name(model: ModelConfig) -> str:
+    return f"{model.name}_labels_refresh"
+
+
+def build_labels_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
+    """What late labels change: the labels, the performance judged on them, the write-back."""
+    return dg.define_asset_job(
+        labels_job_name(model),
+        selection=dg.AssetSelection.assets(
+            [model.name, "labels"], [model.name, "model_performance"], [model.name, "monitoring_run"]
+        ),
+        partitions_def=partitions_for(model),
+        description=f"Re-judge the performance of {model.registered_model} when labels arrive.",
+    )
+
+
 def comparison_job_name(model: ModelConfig) -> str:
     return f"{model.name}_version_comparison"
 

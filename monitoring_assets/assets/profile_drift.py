@@ -44,7 +44,7 @@ def drift_report(model: ModelConfig, baseline: Baseline, current: DatasetProfile
     )
 
 
-def drift_check_result(report: DriftReport, rows: int) -> dg.AssetCheckResult:
+def drift_check_result(report: DriftReport, rows: int, version: str | None = None) -> dg.AssetCheckResult:
     level = report.level
     worst = max(
         report.features, key=lambda f: (finite_or_none(f.score) or 0.0) / f.warn, default=None
@@ -74,6 +74,7 @@ def drift_check_result(report: DriftReport, rows: int) -> dg.AssetCheckResult:
             "threshold": worst.warn if worst else None,
             "threshold_error": worst.error if worst else None,
             "baseline": "reference profile of the champion version",
+            "version": version or "",
             "drifted_features": dg.MetadataValue.json(drifted),
             "features": markdown_table(
                 rows_table,
@@ -138,7 +139,7 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         metadata["reference_version"] = version
         metadata["drifted"] = len(report.drifted)
         yield dg.Output(report.to_dict() | {"reference_version": version, "partition": context.partition_key}, metadata=metadata)
-        yield drift_check_result(report, rows)
+        yield drift_check_result(report, rows, version)
 
     return feature_drift
 

@@ -53,7 +53,7 @@ def _quarantine_everything(outcome: ValidationOutcome, frame: pd.DataFrame) -> V
     return outcome
 
 
-def schema_check_result(model: ModelConfig, outcome: ValidationOutcome) -> dg.AssetCheckResult:
+def schema_check_result(model: ModelConfig, outcome: ValidationOutcome, version: str | None = None) -> dg.AssetCheckResult:
     verdict = judge(outcome, model.schema_policy.max_quarantine_share)
     report = outcome.grouped_report()
     return dg.AssetCheckResult(
@@ -69,6 +69,7 @@ def schema_check_result(model: ModelConfig, outcome: ValidationOutcome) -> dg.As
             "observed": outcome.quarantined_share,
             "threshold": model.schema_policy.max_quarantine_share,
             "baseline": "schema from the MLflow signature and reference profile",
+            "version": version or "",
             "failures": markdown_table(report, ["level", "column", "check", "rows", "examples", "files"]),
             "extra_columns": dg.MetadataValue.json(outcome.extra_columns),
         },
@@ -126,6 +127,6 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
                 "schema_from_version": version,
             },
         )
-        yield schema_check_result(model, outcome)
+        yield schema_check_result(model, outcome, version)
 
     return validated_batch

@@ -155,7 +155,6 @@ class ModelConfig(_Strict):
     labels_policy: LabelsPolicy = Field(default_factory=LabelsPolicy)
     service_level: ServiceLevel = Field(default_factory=ServiceLevel)
     schema_policy: SchemaPolicy = Field(default_factory=SchemaPolicy)
-    notify: list[str] = Field(default_factory=list, description="Route names for alerts.")
 
     @field_validator("name")
     @classmethod
@@ -168,6 +167,56 @@ class ModelConfig(_Strict):
     def _fill_performance(self) -> ModelConfig:
         if not self.performance:
             self.performance = _default_performance(self.task)
+        return self
+
+
+class ChannelConfig(_Strict):
+    """A place alerts go. Secrets are never written here: `*_env` names an environment variable."""
+
+    type: Literal["slack", "webhook", "email", "console", "file"]
+    url_env: str | None = Field(default=None, description="slack/webhook: env var holding the URL")
+    path: str | None = Field(default=None, description="file: where JSON lines are appended")
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    starttls: bool = True
+    verify_tls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+    recipients: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChannelConfig:
+        if self.type in ("slack", "webhook") and not self.url_env:
+            raise ValueError(f"a {self.type} channel needs url_env (the env var holding its URL)")
+        if self.type == "file" and not self.path:
+            raise ValueError("a file channel needs path")
+        if self.type == "email" and not (self.smtp_host and self.sender and self.recipients):
+            raise ValueError("an email channel needs smtp_host, sender and recipients")
+        return self
+
+
+class RouteConfig(_Strict):
+    models: list[str] = Field(default_factory=lambda: ["*"])
+    min_severity: Literal["WARN", "ERROR"] = "WARN"
+    channels: list[str]
+
+
+class NotificationsConfig(_Strict):
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    repeat_interval_minutes: float = Field(default=240, gt=0)
+    retry_initial_seconds: float = Field(default=30, ge=0)
+    retry_max_seconds: float = Field(default=1800, ge=0)
+    alert_on_warn: bool = True
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> NotificationsConfig:
+        for index, route in enumerate(self.routes):
+            unknown = [c for c in route.channels if c not in self.channels]
+            if unknown:
+                raise ValueError(f"routes[{index}] names unknown channel(s) {unknown}")
         return self
 
 
@@ -187,10 +236,20 @@ class LinksConfig(_Strict):
     mlflow_url: str = "http://127.0.0.1:5000"
 
 
+class SensorsConfig(_Strict):
+    default_running: bool = Field(
+        default=True, description="Start the sensors with the daemon (false: start them in the UI)."
+    )
+    landing_interval_seconds: int = Field(default=30, ge=1)
+    alert_interval_seconds: int = Field(default=30, ge=1)
+
+
 class MonitoringConfig(_Strict):
     mlflow: MlflowConfig
     storage: StorageConfig
     links: LinksConfig = Field(default_factory=LinksConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    sensors: SensorsConfig = Field(default_factory=SensorsConfig)
     models: list[ModelConfig] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ MODEL_NAME = "churn"
 REGISTERED_MODEL = "churn-classifier"
 LABEL_DELAY_DAYS = 2
 SEED_TAG = "demo.seed"
+WEBHOOK_ENV = "MONITORING_WEBHOOK_URL"
 
 
 def demo_paths(home: Path) -> dict[str, Path]:
@@ -73,7 +74,42 @@ def demo_config(home: Path, start: dt.date, days: int) -> dict[str, Any]:
             "labels_policy": {"min_coverage": 0.5, "deadline_hours": 96},
             "service_level": {"p95_ms": 250, "p99_ms": 500, "max_error_rate": 0.01},
         }],
+        "notifications": demo_notifications(home),
+        # `make ui` should show the demo's history, not launch runs for all of it.
+        "sensors": {"default_running": False},
     }
+
+
+def demo_notifications(home: Path) -> dict[str, Any]:
+    channels: dict[str, Any] = {
+        "console": {"type": "console"},
+        "alerts_log": {"type": "file", "path": (home / "alerts.log").as_posix()},
+    }
+    if os.environ.get(WEBHOOK_ENV):
+        channels["webhook"] = {"type": "webhook", "url_env": WEBHOOK_ENV}
+    return {
+        "channels": channels,
+        "routes": [{"models": ["*"], "min_severity": "WARN", "channels": list(channels)}],
+        "repeat_interval_minutes": 24 * 60,
+    }
+
+
+def evaluate_alert_sensor(config: MonitoringConfig, instance: Any, home: Path) -> int:
+    """Evaluate the alert sensor once, as the daemon would, keeping its cursor in the home."""
+    import dagster as dg
+
+    from monitoring_assets.sensors.alert_sensor import ALERT_SENSOR_NAME
+    from monitoring_assets.wiring import build_definitions
+
+    defs = build_definitions(config)
+    sensor = defs.resolve_sensor_def(ALERT_SENSOR_NAME)
+    cursor_file = home / "alert-sensor.cursor"
+    cursor = cursor_file.read_text() if cursor_file.exists() else None
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    result = sensor(context)
+    cursor_file.write_text(result.cursor)
+    log = home / "alerts.log"
+    return sum(1 for _ in log.open()) if log.exists() else 0
 
 
 def ensure_champion(home: Path, seed: int) -> tuple[object, str]:
@@ -97,13 +133,26 @@ def ensure_champion(home: Path, seed: int) -> tuple[object, str]:
     return model, version
 
 
+# SQLite in DAGSTER_HOME, with one event log (not one per run) so that sensors can read
+# check evaluations across runs by cursor. deploy/dagster.yaml is the PostgreSQL version.
+EMBEDDED_DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+event_log_storage:
+  module: dagster.core.storage.event_log
+  class: ConsolidatedSqliteEventLogStorage
+  config:
+    base_dir: {home}/history
+"""
+
+
 def _dagster_instance(dagster_home: Path):
     import dagster as dg
 
     dagster_home.mkdir(parents=True, exist_ok=True)
     settings = dagster_home / "dagster.yaml"
     if not settings.exists():
-        settings.write_text("telemetry:\n  enabled: false\n")
+        settings.write_text(EMBEDDED_DAGSTER_YAML.format(home=dagster_home.as_posix()))
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dg.DagsterInstance.get()
 
@@ -214,6 +263,14 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
     say(f"materializing {days} partitions into the Dagster instance at {paths['dagster']} ...")
     outcomes = materialize_partitions(config, instance, partition_keys)
 
+    say("")
+    say(render_table(outcomes))
+    messages_before = sum(1 for _ in (home / "alerts.log").open()) if (home / "alerts.log").exists() else 0
+    say("")
+    say("evaluating the alert sensor, as the daemon would ...")
+    messages_after = evaluate_alert_sensor(config, instance, home)
+    say(f"alerts: {messages_after - messages_before} new message(s) this run, {messages_after} in {home / 'alerts.log'}")
+
     summary = {
         "model": MODEL_NAME,
         "registered_model": REGISTERED_MODEL,
@@ -222,11 +279,10 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
         "mlflow_tracking_uri": tracking_uri_for(home),
         "config": str(paths["config"]),
         "drift_day": partition_keys[drift_day - 1] if drift_day <= days else None,
+        "alerts": {"new_messages": messages_after - messages_before, "log": str(home / "alerts.log")},
         "partitions": {key: {"run_id": o["run_id"], "checks": o["checks"]} for key, o in outcomes.items()},
     }
     paths["summary"].write_text(json.dumps(summary, indent=2, default=str))
-    say("")
-    say(render_table(outcomes))
     say("")
     say(f"summary: {paths['summary']}")
     say("look at it: make ui  (Dagster on http://127.0.0.1:3000, MLflow on http://127.0.0.1:5000)")

@@ -1,0 +1,1 @@
+"""Alerting: a durable alert book, routing, messages and delivery channels (no Dagster here)."""

@@ -1,0 +1,1 @@
+"""Sensors: new files in the landing zones start runs; check failures become alerts."""

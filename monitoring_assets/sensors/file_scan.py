@@ -1,0 +1,51 @@
+"""Which files of a landing zone are new or changed since the last look (no Dagster here).
+
+A file's version is its size plus its modification time or ETag, whatever the filesystem
+reports, so a rewritten file is a new version and an untouched one is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+
+import fsspec
+
+from monitoring_assets.validation.readers import SUPPORTED_SUFFIXES
+
+
+def _version(info: dict) -> str:
+    for key in ("ETag", "etag", "md5", "mtime", "LastModified", "last_modified", "created", "updated"):
+        if info.get(key) is not None:
+            return f"{info.get('size')}:{info[key]}"
+    return f"{info.get('size')}"
+
+
+def scan_location(location: str) -> dict[str, str]:
+    """Map each data file below `location` (as `<partition>/<file>`) to its version."""
+    fs, root = fsspec.core.url_to_fs(location)
+    if not fs.exists(root):
+        return {}
+    root = root.rstrip("/")
+    found = {}
+    for path, info in fs.find(root, detail=True).items():
+        relative = path[len(root):].lstrip("/")
+        name = relative.rsplit("/", 1)[-1]
+        if "/" not in relative or name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
+            continue
+        found[relative] = _version(info)
+    return found
+
+
+def changed_partitions(previous: dict[str, str], current: dict[str, str]) -> dict[str, list[str]]:
+    changed: dict[str, list[str]] = defaultdict(list)
+    for relative, version in current.items():
+        if previous.get(relative) != version:
+            changed[relative.split("/", 1)[0]].append(relative)
+    return dict(changed)
+
+
+def partition_digest(current: dict[str, str], partition: str) -> str:
+    """A short digest of a partition's file versions: the run key of one request."""
+    items = sorted((k, v) for k, v in current.items() if k.split("/", 1)[0] == partition)
+    return hashlib.sha256(repr(items).encode()).hexdigest()[:16]

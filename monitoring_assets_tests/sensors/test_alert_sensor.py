@@ -1,0 +1,261 @@
+"""The alert sensor against a real Dagster instance, a real HTTP receiver and a real SMTP
+server on 127.0.0.1: dedup, repeat, resolve, retries, restarts and secrets."""
+
+import json
+import logging
+
+import dagster as dg
+import pytest
+
+from monitoring_assets.sensors import alert_sensor as alert_module
+from monitoring_assets.sensors.alert_sensor import ALERT_SENSOR_NAME
+from monitoring_assets.wiring import build_definitions
+from monitoring_assets_tests.servers import HttpReceiver, SmtpServer
+from monitoring_assets_tests.world import World, day
+
+SMTP_USER = "alerts@example.test"
+SMTP_PASSWORD = "pw-SECRET-456"
+WEBHOOK_TOKEN = "tok-SECRET-123"
+
+
+class Clock:
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def servers(tmp_path):
+    http = HttpReceiver().start()
+    smtp = SmtpServer(tmp_path, SMTP_USER, SMTP_PASSWORD).start()
+    yield http, smtp
+    http.stop()
+    smtp.stop()
+
+
+@pytest.fixture()
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(alert_module, "_now", clock)
+    return clock
+
+
+class AlertWorld(World):
+    def __init__(self, root, http, smtp, monkeypatch):
+        super().__init__(root)
+        monkeypatch.setenv("TEST_WEBHOOK_URL", http.url(f"/hook/{WEBHOOK_TOKEN}"))
+        monkeypatch.setenv("TEST_SLACK_URL", http.url("/slack"))
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+        self.http, self.smtp = http, smtp
+        self.register()
+        self.cursor: str | None = None
+
+    def config_dict(self, **overrides):
+        data = super().config_dict(**overrides)
+        data["notifications"] = {
+            "channels": {
+                "hook": {"type": "webhook", "url_env": "TEST_WEBHOOK_URL"},
+                "slack": {"type": "slack", "url_env": "TEST_SLACK_URL"},
+                "mail": {"type": "email", "smtp_host": "127.0.0.1", "smtp_port": self.smtp.port,
+                         "username": SMTP_USER, "password_env": "TEST_SMTP_PASSWORD", "verify_tls": False,
+                         "sender": SMTP_USER, "recipients": ["oncall@example.test"], "timeout_seconds": 5},
+            },
+            "routes": [{"models": ["*"], "min_severity": "ERROR", "channels": ["hook", "slack", "mail"]}],
+            "repeat_interval_minutes": 60,
+            "retry_initial_seconds": 0,
+        }
+        return data
+
+    def tick(self, restart: bool = False) -> dict:
+        """One sensor evaluation, as the daemon does it: a fresh context from the stored cursor."""
+        defs = build_definitions(self.config())
+        sensor = defs.resolve_sensor_def(ALERT_SENSOR_NAME)
+        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor, definitions=defs)
+        result = sensor(context)
+        self.cursor = result.cursor
+        return json.loads(result.cursor)
+
+
+def book(state: dict) -> dict:
+    return json.loads(state["book"])
+
+
+def firing_keys(state: dict) -> set[str]:
+    return {k for k, e in book(state).items() if e["status"] == "firing"}
+
+
+def pending(state: dict) -> list[tuple[str, str, str]]:
+    return sorted((k, d["channel"], d["kind"]) for k, e in book(state).items() for d in e["pending"])
+
+
+def hook_alerts(http: HttpReceiver) -> list[dict]:
+    return [a for body in http.bodies(f"/hook/{WEBHOOK_TOKEN}") for a in body["alerts"]]
+
+
+def test_failures_reach_webhook_slack_and_email(tmp_path, servers, clock, monkeypatch):
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    world.write_day(day(0), flip=True)
+    world.materialize(day(0))
+    state = world.tick()
+
+    messages = http.bodies(f"/hook/{WEBHOOK_TOKEN}")
+    assert len(messages) == 1  # grouped: one message for the model in this tick
+    alerts = {a["check"]: a for a in messages[0]["alerts"]}
+    assert set(alerts) == {"performance_vs_baseline", "drift_within_limits"}
+    perf = alerts["performance_vs_baseline"]
+    assert perf["kind"] == "firing" and perf["severity"] == "ERROR" and perf["partition"] == day(0)
+    assert perf["model_version"] == "1" and perf["registered_model"] == "m-model"
+    assert perf["observed"] < perf["threshold"] < perf["baseline"]
+    assert perf["dagster_url"] == f"http://127.0.0.1:3000/assets/m/model_performance?partition={day(0)}&view=checks"
+    assert perf["mlflow_url"] == "http://127.0.0.1:5000/#/models/m-model/versions/1"
+
+    slack = http.bodies("/slack")
+    assert len(slack) == 1 and slack[0]["text"].startswith("[ERROR] m (m-model)")
+    assert slack[0]["blocks"][1]["text"]["type"] == "mrkdwn"
+
+    assert len(smtp.messages) == 1
+    assert "performance_vs_baseline" in smtp.messages[0]["body"]
+    assert smtp.messages[0]["to"] == ["oncall@example.test"]
+
+    assert firing_keys(state) == {f"m|performance_vs_baseline|{day(0)}", f"m|drift_within_limits|{day(0)}"}
+    assert pending(state) == []
+    assert state["events"] > 0
+
+
+def test_dedup_repeat_and_resolve_over_several_ticks(tmp_path, servers, clock, monkeypatch):
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    world.write_day(day(1), flip=True)
+    world.materialize(day(1))
+    first = world.tick()
+    assert len(http.bodies("/slack")) == 1
+
+    clock.now += 60
+    world.tick()  # nothing new
+    world.materialize(day(1))  # fails again: the same alerts, still firing
+    clock.now += 60
+    state = world.tick()
+    assert len(http.bodies("/slack")) == 1
+    assert firing_keys(state) == firing_keys(first)
+
+    clock.now += 3600  # past the repeat interval
+    world.tick()
+    kinds = [a["kind"] for a in hook_alerts(http)]
+    assert kinds.count("repeat") == 2 and kinds.count("firing") == 2
+
+    # The partition is fixed: rewrite it with healthy data and rerun it.
+    for path in (world.inference / day(1)).iterdir():
+        path.unlink()
+    for path in (world.labels / day(1)).iterdir():
+        path.unlink()
+    world.write_day(day(1), seed=21, rows=3000)
+    world.materialize(day(1))
+    clock.now += 60
+    state = world.tick()
+    resolved = [a for a in hook_alerts(http) if a["kind"] == "resolved"]
+    assert {a["check"] for a in resolved} == {"performance_vs_baseline", "drift_within_limits"}
+    assert firing_keys(state) == set() and pending(state) == []
+    clock.now += 7200
+    world.tick()
+    assert len(hook_alerts(http)) == 6  # firing x2, repeat x2, resolved x2: nothing more
+
+
+def test_webhook_down_for_two_ticks_with_a_restart_delivers_exactly_once(tmp_path, servers, clock, monkeypatch):
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    world.write_day(day(2), flip=True)
+    world.materialize(day(2))
+    http.stop()
+    state = world.tick()
+    assert {p[1] for p in pending(state)} == {"hook", "slack"}
+    assert len(smtp.messages) == 1  # email is not held up by the broken webhook
+
+    stored_cursor = world.cursor
+    world.cursor = None  # the daemon restarts ...
+    world.cursor = stored_cursor  # ... and resumes from the cursor it stored
+    clock.now += 30
+    state = world.tick()
+    attempts = {d["channel"]: d["attempts"] for e in book(state).values() for d in e["pending"]}
+    assert attempts == {"hook": 2, "slack": 2}
+
+    http.start()
+    clock.now += 30
+    state = world.tick()
+    assert pending(state) == []
+    clock.now += 30
+    world.tick()
+    keys = [a["key"] for a in hook_alerts(http)]
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == 2
+    assert len(http.bodies("/slack")) == 1 and len(smtp.messages) == 1
+
+
+def test_backoff_waits_between_retries(tmp_path, servers, clock, monkeypatch):
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    data = world.config_dict()
+    data["notifications"]["retry_initial_seconds"] = 100
+    world.config_dict = lambda **_: data  # type: ignore[method-assign]
+    world.write_day(day(3), flip=True)
+    world.materialize(day(3))
+    http.stop()
+    world.tick()
+    http.start()
+    clock.now += 50
+    state = world.tick()
+    assert http.bodies() == [] and {p[1] for p in pending(state)} == {"hook", "slack"}
+    clock.now += 60
+    state = world.tick()
+    assert pending(state) == [] and len(http.bodies("/slack")) == 1
+
+
+def test_rejected_smtp_login_is_reported_and_keeps_email_pending(tmp_path, servers, clock, monkeypatch, caplog):
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong-password")
+    world.write_day(day(4), flip=True)
+    world.materialize(day(4))
+    with caplog.at_level(logging.WARNING):
+        state = world.tick()
+    assert {p[1] for p in pending(state)} == {"mail"}
+    errors = {d["last_error"] for e in book(state).values() for d in e["pending"]}
+    assert len(errors) == 1
+    error = errors.pop()
+    assert error.startswith("mail:") and "error" in error.lower(), error
+    assert "wrong-password" not in error and "wrong-password" not in caplog.text
+    assert len(http.bodies("/slack")) == 1 and len(hook_alerts(http)) == 2
+    assert smtp.messages == []
+
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    clock.now += 30
+    state = world.tick()
+    assert pending(state) == [] and len(smtp.messages) == 1
+    assert len(http.bodies("/slack")) == 1
+
+
+def test_secrets_never_appear_in_events_cursor_or_logs(tmp_path, servers, clock, monkeypatch, caplog, capsys):
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "pw-SECRET-wrong-789")
+    world.write_day(day(5), flip=True)
+    with caplog.at_level(logging.DEBUG):
+        world.materialize(day(5))
+        http.stop()
+        cursors = [world.tick()]
+        http.start()
+        clock.now += 30
+        cursors.append(world.tick())
+    texts = [json.dumps(c) for c in cursors] + [world.cursor, caplog.text]
+    captured = capsys.readouterr()
+    texts += [captured.out, captured.err]
+    for run in world.instance.get_runs():
+        for entry in world.instance.all_logs(run.run_id):
+            texts.append(entry.message or "")
+            if entry.dagster_event is not None:
+                texts.append(repr(entry.dagster_event.event_specific_data))
+    blob = "\n".join(t for t in texts if t)
+    assert "SECRET" not in blob
+    assert len(blob) > 10_000  # the event log really was read
+    assert hook_alerts(http), "the webhook still received its alerts"
