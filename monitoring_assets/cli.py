@@ -14,7 +14,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     from monitoring_assets.demo.run import run_demo
 
+    import warnings
+
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Dagster flags its own beta parameters; the demo's reader cannot act on them.
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     start = dt.date.fromisoformat(args.start) if args.start else None
     run_demo(home=args.home, days=args.days, seed=args.seed, start=start, rows_per_day=args.rows_per_day)
     return 0

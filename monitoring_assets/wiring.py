@@ -9,13 +9,17 @@ from monitoring_assets.assets.factory import (
     build_comparison_job,
     build_labels_job,
     build_monitoring_job,
+    build_promotion_jobs,
     labels_job_name,
     monitoring_job_name,
     partitions_for,
+    retrain_job_name,
+    rollback_job_name,
 )
 from monitoring_assets.config import MonitoringConfig
 from monitoring_assets.sensors.alert_sensor import build_alert_sensor
 from monitoring_assets.sensors.landing import build_landing_sensor
+from monitoring_assets.sensors.remediation import build_remediation_sensor
 from monitoring_assets.resources import (
     FrameIOManager,
     JsonIOManager,
@@ -38,10 +42,12 @@ def build_resources(config: MonitoringConfig) -> dict[str, object]:
     }
 
 
-def build_sensors(config: MonitoringConfig) -> list[dg.SensorDefinition]:
+def build_sensors(config: MonitoringConfig, jobs_by_name: dict) -> list[dg.SensorDefinition]:
     sensors = []
     job_models = {}
     for model in config.models:
+        sensors.append(build_remediation_sensor(
+            model, config, [jobs_by_name[retrain_job_name(model)], jobs_by_name[rollback_job_name(model)]]))
         partitions_def = partitions_for(model)
         sensors.append(build_landing_sensor(
             model, "inference", model.inference.location, monitoring_job_name(model), partitions_def, config.sensors))
@@ -58,6 +64,8 @@ def build_definitions(config: MonitoringConfig) -> dg.Definitions:
     jobs = []
     for model in config.models:
         jobs += [build_monitoring_job(model), build_labels_job(model), build_comparison_job(model)]
+        jobs += build_promotion_jobs(model)
+    jobs_by_name = {job.name: job for job in jobs}
     return dg.Definitions(
-        assets=assets, jobs=jobs, sensors=build_sensors(config), resources=build_resources(config)
+        assets=assets, jobs=jobs, sensors=build_sensors(config, jobs_by_name), resources=build_resources(config)
     )

@@ -35,6 +35,7 @@ class Alert:
     baseline: Any = None
     run_id: str | None = None
     observed_at: float = 0.0
+    status: str | None = None
 
     @staticmethod
     def make_key(model: str, check: str, partition: str) -> str:

@@ -27,8 +27,13 @@ def _fmt(value: Any) -> str:
     return "n/a" if value is None else str(value)
 
 
+UNPARTITIONED = "unpartitioned"
+
+
 def dagster_link(base: str, asset: str, partition: str) -> str:
     path = "/".join(quote(part) for part in asset.split("/"))
+    if partition == UNPARTITIONED:
+        return f"{base.rstrip('/')}/assets/{path}?view=checks"
     return f"{base.rstrip('/')}/assets/{path}?partition={quote(partition)}&view=checks"
 
 
@@ -78,7 +83,8 @@ def render(outbox: Outbox, registered_model: str, dagster_url: str, mlflow_url: 
     for r in records:
         label = {"firing": "FIRING", "repeat": "STILL FIRING", "resolved": "RESOLVED"}[r["kind"]]
         lines.append(
-            f"- {label} {r['severity']} {r['check']} on {r['asset']} partition {r['partition']} "
+            f"- {label} {r['severity']} {r['check']} on {r['asset']}"
+            + ("" if r["partition"] == UNPARTITIONED else f" partition {r['partition']}") + " "
             f"(model version {r['model_version'] or 'n/a'}): observed {_fmt(r['observed'])}, "
             f"threshold {_fmt(r['threshold'])}, baseline {_fmt(r['baseline'])}. {r['description']}"
         )

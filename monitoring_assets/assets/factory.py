@@ -6,6 +6,18 @@ import dagster as dg
 
 from monitoring_assets.assets.ingest import build_inference_batch, build_labels
 from monitoring_assets.assets.mlflow_writeback import build_monitoring_run, build_version_comparison
+from monitoring_assets.assets.names import (
+    CANDIDATE_EVALUATION,
+    CHAMPION_PROMOTION,
+    RETRAINED_CANDIDATE,
+    VERSION_COMPARISON,
+)
+from monitoring_assets.assets.promotion import (
+    build_candidate_evaluation,
+    build_champion_promotion,
+    build_retrained_candidate,
+)
+from monitoring_assets.assets.remediation import build_rollback_job
 from monitoring_assets.assets.performance import build_model_performance, build_service_health
 from monitoring_assets.assets.profile_drift import build_feature_drift, build_inference_profile
 from monitoring_assets.assets.validation import build_validated_batch
@@ -41,7 +53,15 @@ def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
             build_service_health,
             build_monitoring_run,
         )
-    ] + [build_version_comparison(model)]
+    ] + [
+        build_version_comparison(model),
+        build_retrained_candidate(model),
+        build_candidate_evaluation(model),
+        build_champion_promotion(model),
+    ]
+
+
+UNPARTITIONED = (VERSION_COMPARISON, RETRAINED_CANDIDATE, CANDIDATE_EVALUATION, CHAMPION_PROMOTION)
 
 
 def monitoring_job_name(model: ModelConfig) -> str:
@@ -79,9 +99,38 @@ def build_comparison_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
 def build_monitoring_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         monitoring_job_name(model),
-        # The comparison spans every partition, so it is not part of a partition's run.
+        # Comparison and promotion span many partitions: they are not part of a partition's run.
         selection=dg.AssetSelection.groups(model.name)
-        - dg.AssetSelection.assets([model.name, "version_comparison"]),
+        - dg.AssetSelection.assets(*[[model.name, name] for name in UNPARTITIONED]),
         partitions_def=partitions_for(model),
         description=f"Validate, profile and judge one partition of {model.registered_model}.",
     )
+
+
+def promotion_job_name(model: ModelConfig) -> str:
+    return f"{model.name}_promotion"
+
+
+def retrain_job_name(model: ModelConfig) -> str:
+    return f"{model.name}_retrain"
+
+
+def rollback_job_name(model: ModelConfig) -> str:
+    return f"{model.name}_rollback"
+
+
+def build_promotion_jobs(model: ModelConfig) -> list:
+    gate = [[model.name, CANDIDATE_EVALUATION], [model.name, CHAMPION_PROMOTION]]
+    return [
+        dg.define_asset_job(
+            promotion_job_name(model), selection=dg.AssetSelection.assets(*gate),
+            description=f"Judge the {model.candidate_alias!r} version of {model.registered_model} "
+            f"and promote it only if every blocking gate check passes.",
+        ),
+        dg.define_asset_job(
+            retrain_job_name(model),
+            selection=dg.AssetSelection.assets([model.name, RETRAINED_CANDIDATE], *gate),
+            description=f"Retrain {model.registered_model} on recent labeled data, then run the gate.",
+        ),
+        build_rollback_job(model, rollback_job_name(model)),
+    ]

@@ -9,6 +9,16 @@ MODEL_PERFORMANCE = "model_performance"
 SERVICE_HEALTH = "service_health"
 MONITORING_RUN = "monitoring_run"
 VERSION_COMPARISON = "version_comparison"
+RETRAINED_CANDIDATE = "retrained_candidate"
+CANDIDATE_EVALUATION = "candidate_evaluation"
+CHAMPION_PROMOTION = "champion_promotion"
+
+GATE_CHECKS = (
+    "candidate_meets_thresholds",
+    "candidate_signature_compatible",
+    "candidate_prediction_drift",
+    "evaluation_window_labeled",
+)
 
 SCHEMA_CHECK = "schema_valid"
 DRIFT_CHECK = "drift_within_limits"

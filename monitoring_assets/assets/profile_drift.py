@@ -4,7 +4,7 @@
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.common import finite_or_none, markdown_table
+from monitoring_assets.assets.common import dominant_version, finite_or_none, markdown_table
 from monitoring_assets.assets.names import (
     DRIFT_CHECK,
     FEATURE_DRIFT,
@@ -73,7 +73,7 @@ def drift_check_result(report: DriftReport, rows: int, version: str | None = Non
             "observed_feature": worst.feature if worst else "",
             "threshold": worst.warn if worst else None,
             "threshold_error": worst.error if worst else None,
-            "baseline": "reference profile of the champion version",
+            "baseline": f"reference profile of version {version}" if version else "reference profile",
             "version": version or "",
             "drifted_features": dg.MetadataValue.json(drifted),
             "features": markdown_table(
@@ -111,7 +111,10 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         key_prefix=[model.name],
         group_name=model.name,
         partitions_def=partitions_def,
-        ins={"inference_profile": dg.AssetIn(key=[model.name, INFERENCE_PROFILE])},
+        ins={
+            "inference_profile": dg.AssetIn(key=[model.name, INFERENCE_PROFILE]),
+            "validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH]),
+        },
         io_manager_key="report_io_manager",
         kinds={"whylogs"},
         check_specs=[
@@ -125,9 +128,11 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         description="Per-feature drift scores of the partition against the reference profile.",
     )
     def feature_drift(
-        context: dg.AssetExecutionContext, inference_profile: DatasetProfileView, mlflow: MlflowRegistry
+        context: dg.AssetExecutionContext, inference_profile: DatasetProfileView,
+        validated_batch: pd.DataFrame, mlflow: MlflowRegistry,
     ):
-        version = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        champion = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        version = dominant_version(validated_batch, model.columns.model_version, champion)
         baseline = mlflow.baseline(model.registered_model, version)
         report = drift_report(model, baseline, inference_profile)
         rows = max((f.rows_current for f in report.features), default=0)

@@ -4,7 +4,7 @@
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.common import markdown_table
+from monitoring_assets.assets.common import dominant_version, markdown_table
 from monitoring_assets.assets.names import INFERENCE_BATCH, SCHEMA_CHECK, VALIDATED_BATCH
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.registry import Baseline
@@ -102,7 +102,8 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
         mlflow: MlflowRegistry,
         storage: MonitoringStorage,
     ):
-        version = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        champion = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        version = dominant_version(inference_batch, model.columns.model_version, champion)
         schema = schema_for(model, mlflow.baseline(model.registered_model, version))
         files = (
             sorted(inference_batch[SOURCE_FILE_COLUMN].unique().tolist())

@@ -140,6 +140,39 @@ def _default_performance(task: str) -> dict[str, PerformanceThreshold]:
     return {"accuracy": PerformanceThreshold(min_relative_change=-0.05)}
 
 
+class PromotionConfig(_Strict):
+    """The gate a candidate version must pass to replace the champion."""
+
+    window_days: int = Field(default=7, ge=1, description="Recent labeled partitions to evaluate on.")
+    min_labeled_rows: int = Field(default=200, ge=1)
+    thresholds: dict[str, PerformanceThreshold] = Field(default_factory=dict)
+    max_prediction_drift: float = Field(
+        default=0.3, gt=0, description="Largest candidate-vs-champion prediction drift allowed."
+    )
+
+
+RemediationPolicy = Literal["none", "notify", "rollback", "retrain", "rollback_then_retrain"]
+
+
+class RemediationConfig(_Strict):
+    policy: RemediationPolicy = "notify"
+    consecutive_failures: int = Field(default=3, ge=1)
+    cooldown_hours: float = Field(default=24, ge=0)
+    dry_run: bool = False
+    training_function: str | None = Field(
+        default=None, description="Import path `package.module:function` of the retraining function."
+    )
+    training_window_days: int = Field(default=7, ge=1)
+
+    @model_validator(mode="after")
+    def _retrain_needs_function(self) -> RemediationConfig:
+        if self.policy in ("retrain", "rollback_then_retrain") and not self.training_function:
+            raise ValueError(f"policy {self.policy!r} needs training_function")
+        if self.training_function and ":" not in self.training_function:
+            raise ValueError("training_function must look like 'package.module:function'")
+        return self
+
+
 class ModelConfig(_Strict):
     name: str = Field(description="Asset key prefix and group of this model's assets.")
     registered_model: str
@@ -155,6 +188,8 @@ class ModelConfig(_Strict):
     labels_policy: LabelsPolicy = Field(default_factory=LabelsPolicy)
     service_level: ServiceLevel = Field(default_factory=ServiceLevel)
     schema_policy: SchemaPolicy = Field(default_factory=SchemaPolicy)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    remediation: RemediationConfig = Field(default_factory=RemediationConfig)
 
     @field_validator("name")
     @classmethod
@@ -167,6 +202,12 @@ class ModelConfig(_Strict):
     def _fill_performance(self) -> ModelConfig:
         if not self.performance:
             self.performance = _default_performance(self.task)
+        if not self.promotion.thresholds:
+            # By default a candidate must be at least as good as the champion on each metric.
+            self.promotion.thresholds = {
+                name: PerformanceThreshold(min_absolute_change=0.0, greater_is_better=spec.greater_is_better)
+                for name, spec in self.performance.items()
+            }
         return self
 
 

@@ -73,6 +73,15 @@ def demo_config(home: Path, start: dt.date, days: int) -> dict[str, Any]:
             },
             "labels_policy": {"min_coverage": 0.5, "deadline_hours": 96},
             "service_level": {"p95_ms": 250, "p99_ms": 500, "max_error_rate": 0.01},
+            "promotion": {
+                "window_days": 4, "min_labeled_rows": 1000, "max_prediction_drift": 0.5,
+                "thresholds": {"accuracy": {"min_absolute_change": 0.02}, "roc_auc": {"min_absolute_change": 0.0}},
+            },
+            "remediation": {
+                "policy": "retrain", "consecutive_failures": 3, "cooldown_hours": 24,
+                "training_function": "monitoring_assets.demo.retrain:train_on_window",
+                "training_window_days": 4,
+            },
         }],
         "notifications": demo_notifications(home),
         # `make ui` should show the demo's history, not launch runs for all of it.
@@ -92,6 +101,78 @@ def demo_notifications(home: Path) -> dict[str, Any]:
         "routes": [{"models": ["*"], "min_severity": "WARN", "channels": list(channels)}],
         "repeat_interval_minutes": 24 * 60,
     }
+
+
+def _sensor_tick(config: MonitoringConfig, instance: Any, home: Path, name: str):
+    """Evaluate a sensor once, as the daemon would, keeping its cursor in the home."""
+    import dagster as dg
+
+    from monitoring_assets.wiring import build_definitions, build_resources
+
+    defs = build_definitions(config)
+    cursor_file = home / f"{name}.cursor"
+    cursor = cursor_file.read_text() if cursor_file.exists() else None
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                      resources={"mlflow": build_resources(config)["mlflow"]})
+    result = defs.resolve_sensor_def(name)(context)
+    cursor_file.write_text(result.cursor)
+    return defs, result
+
+
+BAD_CANDIDATE_TAG = "demo.bad_candidate"
+
+
+def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed: int,
+                       say: Any) -> dict[str, Any]:
+    """The remediation sensor retrains after the degradation and the gate promotes the new
+    version; then a deliberately bad candidate is put to the same gate and rejected."""
+    from monitoring_assets.assets.factory import promotion_job_name
+    from monitoring_assets.assets.promotion import labeled_window, training_partitions
+    from monitoring_assets.demo.retrain import train_on_window
+    from monitoring_assets.resources import MonitoringStorage
+    from monitoring_assets.sensors.remediation import remediation_sensor_name
+
+    model = config.models[0]
+    defs, result = _sensor_tick(config, instance, home, remediation_sensor_name(model))
+    for request in result.run_requests:
+        say(f"remediation: launching {request.job_name} ({request.tags.get('monitoring/reason', '')})")
+        run = defs.resolve_job_def(request.job_name).execute_in_process(
+            instance=instance, tags=request.tags, raise_on_error=False, run_config=_QUIET_CONSOLE)
+        say(f"  run {run.run_id}: {'success' if run.success else 'failed'}")
+
+    client = MlflowClient(tracking_uri=config.mlflow.tracking_uri)
+    bad = [v for v in client.search_model_versions(f"name='{REGISTERED_MODEL}'") if v.tags.get(BAD_CANDIDATE_TAG)]
+    if not bad:
+        storage = MonitoringStorage(root=config.storage.root)
+        window = labeled_window(model, storage, training_partitions(model, storage))
+        version = train_on_window(window, registered_model=REGISTERED_MODEL, tracking_uri=config.mlflow.tracking_uri,
+                                  features=model.columns.features, shuffle_labels_seed=seed)
+        client.set_model_version_tag(REGISTERED_MODEL, version, BAD_CANDIDATE_TAG, "true")
+        client.set_registered_model_alias(REGISTERED_MODEL, model.candidate_alias, version)
+        say(f"gate: a deliberately bad candidate (v{version}, trained on shuffled labels) goes to the gate")
+        # The gate failing is the expected outcome here, so its step failure is not printed.
+        run = defs.resolve_job_def(promotion_job_name(model)).execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+        failed = [e.check_name for e in run.get_asset_check_evaluations() if not e.passed]
+        say(f"  blocking checks failed: {', '.join(failed) or 'none'}")
+    return audit_trail(client)
+
+
+def audit_trail(client: MlflowClient) -> dict[str, Any]:
+    decisions = []
+    for version in sorted(client.search_model_versions(f"name='{REGISTERED_MODEL}'"), key=lambda v: int(v.version)):
+        tags = version.tags
+        if "monitoring.decision" in tags:
+            decisions.append({
+                "version": str(version.version),
+                "decision": tags["monitoring.decision"],
+                "previous_champion": tags.get("monitoring.previous_champion"),
+                "reasons": json.loads(tags.get("monitoring.rejection_reasons", "[]")),
+                "metrics": json.loads(tags.get("monitoring.metrics", "{}")),
+            })
+    champion = client.get_model_version_by_alias(REGISTERED_MODEL, "champion").version
+    return {"champion": str(champion), "decisions": decisions}
 
 
 def evaluate_alert_sensor(config: MonitoringConfig, instance: Any, home: Path) -> int:
@@ -265,6 +346,15 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
 
     say("")
     say(render_table(outcomes))
+    say("")
+    say("evaluating the remediation sensor and the promotion gate ...")
+    promotion = remediate_and_gate(config, instance, home, seed, say)
+    for decision in promotion["decisions"]:
+        say(f"  v{decision['version']}: {decision['decision']}"
+            + (f" (previous champion v{decision['previous_champion']})" if decision["previous_champion"] else "")
+            + (f"; {decision['reasons'][0]}" if decision["reasons"] else ""))
+    say(f"  champion is now v{promotion['champion']}")
+
     messages_before = sum(1 for _ in (home / "alerts.log").open()) if (home / "alerts.log").exists() else 0
     say("")
     say("evaluating the alert sensor, as the daemon would ...")
@@ -280,6 +370,7 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
         "config": str(paths["config"]),
         "drift_day": partition_keys[drift_day - 1] if drift_day <= days else None,
         "alerts": {"new_messages": messages_after - messages_before, "log": str(home / "alerts.log")},
+        "promotion": promotion,
         "partitions": {key: {"run_id": o["run_id"], "checks": o["checks"]} for key, o in outcomes.items()},
     }
     paths["summary"].write_text(json.dumps(summary, indent=2, default=str))

@@ -69,7 +69,7 @@ def log_and_register(
     experiment = client.get_experiment_by_name(experiment_name)
     experiment_id = (
         experiment.experiment_id if experiment
-        else client.create_experiment(experiment_name, artifact_location=artifact_location)
+        else client.create_experiment(experiment_name, artifact_location=artifact_location or None)
     )
     scored = scored_frame(model, validation, task, features)
     metrics = compute_metrics(task, validation["label"], scored["prediction"], scored.get("score"))

@@ -30,6 +30,21 @@ class MonitoringStorage(dg.ConfigurableResource):
             as_text.to_parquet(handle, index=False)
         return path
 
+    def _frame_path(self, model: str, asset: str, partition: str) -> str:
+        # The FrameIOManager's layout: <root>/frames/<model>/<asset>/<partition>.parquet
+        return f"{self.root.rstrip('/')}/frames/{model}/{asset}/{partition}.parquet"
+
+    def stored_partitions(self, model: str, asset: str) -> list[str]:
+        fs, folder = fsspec.core.url_to_fs(f"{self.root.rstrip('/')}/frames/{model}/{asset}")
+        if not fs.exists(folder):
+            return []
+        return sorted(p.rsplit("/", 1)[-1][: -len(".parquet")] for p in fs.ls(folder, detail=False)
+                      if p.endswith(".parquet"))
+
+    def read_frame(self, model: str, asset: str, partition: str) -> pd.DataFrame:
+        with fsspec.open(self._frame_path(model, asset, partition), "rb") as handle:
+            return pd.read_parquet(handle)
+
     def read_quarantine(self, model: str, partition: str) -> pd.DataFrame:
         path = self.path(model, "quarantine", partition, ".parquet")
         fs, fs_path = fsspec.core.url_to_fs(path)

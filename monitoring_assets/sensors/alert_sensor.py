@@ -67,7 +67,8 @@ def _partition_of(instance: dg.DagsterInstance, run_id: str, cache: dict) -> str
     return cache[run_id]
 
 
-def _check_alerts(instance: dg.DagsterInstance, after: int, models: set[str]) -> tuple[list[Alert], int]:
+def read_check_alerts(instance: dg.DagsterInstance, after: int, models: set[str]) -> tuple[list[Alert], int]:
+    """Check evaluations of the given models stored after `after`, as alerts, and the new cursor."""
     with warnings.catch_warnings():
         # The check-evaluation query has no successor API yet in Dagster 1.13.
         warnings.simplefilter("ignore")
@@ -101,7 +102,7 @@ def _check_alerts(instance: dg.DagsterInstance, after: int, models: set[str]) ->
             passed=bool(evaluation.passed), description=evaluation.description or "",
             version=_metadata_value(metadata, "version"), observed=_metadata_value(metadata, "observed"),
             threshold=_metadata_value(metadata, "threshold"), baseline=_metadata_value(metadata, "baseline"),
-            run_id=entry.run_id, observed_at=entry.timestamp,
+            run_id=entry.run_id, observed_at=entry.timestamp, status=_metadata_value(metadata, "status"),
         ))
     return alerts, after
 
@@ -128,6 +129,22 @@ def _run_alerts(instance: dg.DagsterInstance, cursor: str | None, jobs: Mapping[
     return alerts, result.cursor or cursor
 
 
+def notify_channels(config: MonitoringConfig, model_name: str, severity: str, title: str, text: str,
+                    log: object, channel_factory: Callable[[str, ChannelConfig], Channel] = build_channel) -> int:
+    """One-off notices (remediation actions): sent once to the routed channels, failures logged."""
+    notifications = config.notifications
+    sent = 0
+    for name in channels_for(model_name, severity, notifications.routes):
+        message = {"source": "monitoring_assets", "version": 1, "model": model_name, "channel": name,
+                   "title": title, "text": f"{title}\n{text}", "alerts": []}
+        try:
+            channel_factory(name, notifications.channels[name]).send(message)
+            sent += 1
+        except DeliveryError as exc:
+            log.warning(f"notice delivery failed: {exc}")  # type: ignore[attr-defined]
+    return sent
+
+
 def build_alert_sensor(config: MonitoringConfig, job_models: Mapping[str, str],
                        channel_factory: Callable[[str, ChannelConfig], Channel] = build_channel) -> dg.SensorDefinition:
     """`job_models` maps the monitored jobs to their model, for run-failure alerts."""
@@ -150,7 +167,7 @@ def build_alert_sensor(config: MonitoringConfig, job_models: Mapping[str, str],
         state = json.loads(context.cursor) if context.cursor else {}
         book = AlertBook.from_json(state.get("book"))
         now = _now()
-        check_alerts, events_after = _check_alerts(context.instance, int(state.get("events", 0)), set(models))
+        check_alerts, events_after = read_check_alerts(context.instance, int(state.get("events", 0)), set(models))
         run_alerts, runs_cursor = _run_alerts(context.instance, state.get("runs"), job_models)
         for alert in check_alerts:
             book.observe(alert, route, now)

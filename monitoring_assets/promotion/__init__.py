@@ -1,0 +1,1 @@
+"""The promotion gate and remediation policy, as plain functions (no Dagster here)."""
