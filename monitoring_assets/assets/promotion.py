@@ -106,8 +106,12 @@ def evaluate_candidate(model: ModelConfig, mlflow: MlflowRegistry, storage: Moni
             try:
                 predicted, scores = _predict(pyfunc, model.task, window[features])
             except Exception as exc:  # a candidate that cannot score production rows fails the gate
+                # The exception text repeats the rows it was given; only its kind is kept.
+                failure = f"{role} v{version} cannot score the window ({type(exc).__name__})"
+                previous = checks[1]
                 checks[1] = GateCheck("candidate_signature_compatible", False,
-                                      f"{role} v{version} cannot score the window: {type(exc).__name__}: {exc}"[:500])
+                                      failure if previous.passed else f"{previous.description}; {failure}",
+                                      previous.metadata)
                 metrics[role] = {}
                 continue
             predictions[role] = predicted
