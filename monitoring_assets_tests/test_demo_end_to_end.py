@@ -98,3 +98,38 @@ def test_materializations_are_in_the_persistent_instance(demo_summary, day_keys)
         assert metadata["drift/income"].value > 0.2
     finally:
         instance.dispose()
+
+
+def test_the_demo_retrains_promotes_and_rejects(demo_summary):
+    promotion = demo_summary["promotion"]
+    decisions = {d["decision"]: d for d in promotion["decisions"]}
+    assert set(decisions) == {"promoted", "rejected"}
+    promoted, rejected = decisions["promoted"], decisions["rejected"]
+    assert promoted["previous_champion"] == "1" and promotion["champion"] == promoted["version"]
+    assert promoted["metrics"]["candidate"]["accuracy"] > promoted["metrics"]["champion"]["accuracy"]
+    assert any(r.startswith("candidate_meets_thresholds") for r in rejected["reasons"])
+    client = MlflowClient(tracking_uri=demo_summary["mlflow_tracking_uri"])
+    tags = client.get_model_version("churn-classifier", promoted["version"]).tags
+    assert tags["monitoring.origin"] == "retrain"
+
+
+def test_the_demo_alerts_on_the_degraded_days(demo_summary, day_keys):
+    messages = [json.loads(line) for line in (demo_summary["home"] / "alerts.log").read_text().splitlines()]
+    alerts = [a for m in messages for a in m["alerts"]]
+    drift_days = {a["partition"] for a in alerts if a["check"] == DRIFT_CHECK}
+    assert drift_days == set(day_keys[DRIFT_DAY - 1:])
+    perf_days = {a["partition"] for a in alerts if a["check"] == PERFORMANCE_CHECK}
+    assert perf_days == set(day_keys[DRIFT_DAY - 1:len(day_keys) - LABEL_DELAY_DAYS])
+    assert any(m["title"].startswith("[REMEDIATION]") for m in messages)
+    assert any(a["check"] == "candidate_meets_thresholds" for a in alerts)
+
+
+def test_mlflow_holds_one_point_per_day_for_each_metric(demo_summary, day_keys):
+    from monitoring_assets.registry.monitoring_runs import find_monitoring_run
+
+    client = MlflowClient(tracking_uri=demo_summary["mlflow_tracking_uri"])
+    run_id = find_monitoring_run(client, "churn-classifier", "1")
+    assert len(client.get_metric_history(run_id, "drift.income")) == len(day_keys)
+    accuracy = client.get_metric_history(run_id, "perf.accuracy")
+    assert len(accuracy) == len(day_keys) - LABEL_DELAY_DAYS
+    assert len({p.step for p in accuracy}) == len(accuracy)

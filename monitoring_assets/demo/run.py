@@ -142,9 +142,11 @@ def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed
 
     client = MlflowClient(tracking_uri=config.mlflow.tracking_uri)
     bad = [v for v in client.search_model_versions(f"name='{REGISTERED_MODEL}'") if v.tags.get(BAD_CANDIDATE_TAG)]
-    if not bad:
-        storage = MonitoringStorage(root=config.storage.root)
-        window = labeled_window(model, storage, training_partitions(model, storage))
+    storage = MonitoringStorage(root=config.storage.root)
+    window = labeled_window(model, storage, training_partitions(model, storage)) if not bad else None
+    if window is not None and window.empty:
+        say("gate: too few labeled days before the evaluation window to train a second candidate")
+    elif window is not None:
         version = train_on_window(window, registered_model=REGISTERED_MODEL, tracking_uri=config.mlflow.tracking_uri,
                                   features=model.columns.features, shuffle_labels_seed=seed)
         client.set_model_version_tag(REGISTERED_MODEL, version, BAD_CANDIDATE_TAG, "true")

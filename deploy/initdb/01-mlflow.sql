@@ -1,0 +1,2 @@
+-- MLflow keeps its own database next to Dagster's.
+CREATE DATABASE mlflow;
