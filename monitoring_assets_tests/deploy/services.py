@@ -42,7 +42,7 @@ class Database:
 
     @property
     def url(self) -> str:
-        return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{self.name}"
+        return f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{self.name}"
 
     def drop(self) -> None:
         with self.admin.cursor() as cursor:

@@ -41,6 +41,7 @@ def test_dagster_instance_files_are_valid_dagster_config(tmp_path, monkeypatch):
 
     production = load("dagster.yaml")
     assert production["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert production["run_coordinator"]["config"]["max_concurrent_runs"] == {"env": "DAGSTER_MAX_CONCURRENT_RUNS"}
     assert production["storage"]["postgres"]["postgres_db"]["password"] == {"env": "DAGSTER_PG_PASSWORD"}
     embedded = DEPLOY / "dagster.embedded.yaml"
     (tmp_path / "dagster.yaml").write_text(embedded.read_text())
