@@ -148,12 +148,13 @@ def read_file(path: str, csv_delimiter: str = ",") -> pd.DataFrame:
     return frame
 
 
-def read_partition(location: str, partition_key: str, csv_delimiter: str = ",") -> PartitionData:
-    files = list_partition_files(location, partition_key)
+def read_files(paths: list[str], csv_delimiter: str = ",") -> tuple[pd.DataFrame, list[str], list[UnreadableFile]]:
+    """Every file is tried; returns the rows of the readable ones (tagged with their file),
+    the readable paths and the failures."""
     frames: list[pd.DataFrame] = []
     failures: list[UnreadableFile] = []
     readable: list[str] = []
-    for path in files:
+    for path in paths:
         try:
             frame = read_file(path, csv_delimiter)
         except UnreadableFile as exc:
@@ -162,8 +163,14 @@ def read_partition(location: str, partition_key: str, csv_delimiter: str = ",") 
         readable.append(path)
         frame[SOURCE_FILE_COLUMN] = path
         frames.append(frame)
+    non_empty = [f for f in frames if len(f)]
+    combined = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
+    return combined, readable, failures
+
+
+def read_partition(location: str, partition_key: str, csv_delimiter: str = ",") -> PartitionData:
+    files = list_partition_files(location, partition_key)
+    frame, readable, failures = read_files(files, csv_delimiter)
     if failures:
         raise PartitionReadError(partition_key, failures, readable)
-    non_empty = [f for f in frames if len(f)]
-    frame = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
     return PartitionData(partition=partition_key, frame=frame, files=files)

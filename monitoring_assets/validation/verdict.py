@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import pandas as pd
-
 from monitoring_assets.validation.readers import (
-    SOURCE_FILE_COLUMN,
     PartitionReadError,
     UnreadableFile,
-    read_file,
+    read_files,
     read_partition,
 )
 from monitoring_assets.validation.schema import InferenceSchema
@@ -88,17 +85,8 @@ def check_partition(location: str, partition: str, schema: InferenceSchema,
 
 def check_files(paths: list[str], schema: InferenceSchema, max_quarantine_share: float,
                 csv_delimiter: str = ",") -> Verdict:
-    frames, unreadable = [], []
-    for path in paths:
-        try:
-            frame = read_file(path, csv_delimiter)
-        except UnreadableFile as exc:
-            unreadable.append(exc)
-            continue
-        frame[SOURCE_FILE_COLUMN] = path
-        frames.append(frame)
+    frame, _, unreadable = read_files(paths, csv_delimiter)
     if unreadable:
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in unreadable)
         return Verdict(False, "ERROR", "unreadable", reasons, unreadable=unreadable)
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return judge(validate_batch(frame, schema, paths), max_quarantine_share)
