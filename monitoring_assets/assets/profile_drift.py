@@ -1,6 +1,8 @@
 """inference_profile (whylogs) and feature_drift (sketch scores against the reference)."""
 
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
@@ -14,7 +16,7 @@ from monitoring_assets.assets.names import (
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.drift import DriftReport, score_drift
 from monitoring_assets.profiling.whylogs_compat import DatasetProfileView
-from monitoring_assets.profiling.profiler import profile_frame
+from monitoring_assets.profiling.profiler import merge_views, profile_frame
 from monitoring_assets.registry import Baseline
 from monitoring_assets.resources import MlflowRegistry
 
@@ -112,7 +114,14 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         group_name=model.name,
         partitions_def=partitions_def,
         ins={
-            "inference_profile": dg.AssetIn(key=[model.name, INFERENCE_PROFILE]),
+            # The partition and the ones before it: the window is merged from stored profiles.
+            "inference_profiles": dg.AssetIn(
+                key=[model.name, INFERENCE_PROFILE],
+                partition_mapping=dg.TimeWindowPartitionMapping(
+                    start_offset=-(model.drift.window_partitions - 1), end_offset=0
+                ),
+                metadata={"allow_missing_partitions": True},
+            ),
             "validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH]),
         },
         io_manager_key="report_io_manager",
@@ -128,9 +137,12 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         description="Per-feature drift scores of the partition against the reference profile.",
     )
     def feature_drift(
-        context: dg.AssetExecutionContext, inference_profile: DatasetProfileView,
+        context: dg.AssetExecutionContext, inference_profiles: Any,
         validated_batch: pd.DataFrame, mlflow: MlflowRegistry,
     ):
+        profiles = inference_profiles if isinstance(inference_profiles, dict) else {
+            context.partition_key: inference_profiles}
+        inference_profile = profiles[context.partition_key]
         champion = mlflow.version_for_alias(model.registered_model, model.champion_alias)
         version = dominant_version(validated_batch, model.columns.model_version, champion)
         baseline = mlflow.baseline(model.registered_model, version)
@@ -143,7 +155,18 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         }
         metadata["reference_version"] = version
         metadata["drifted"] = len(report.drifted)
-        yield dg.Output(report.to_dict() | {"reference_version": version, "partition": context.partition_key}, metadata=metadata)
+        window = drift_report(model, baseline, merge_views(profiles[k] for k in sorted(profiles)))
+        metadata["window_partitions"] = len(profiles)
+        metadata["window_drifted"] = dg.MetadataValue.json([f.feature for f in window.drifted])
+        worst = max((finite_or_none(f.score) or 0.0 for f in window.features), default=0.0)
+        metadata["window_max_drift"] = worst
+        yield dg.Output(
+            report.to_dict() | {
+                "reference_version": version, "partition": context.partition_key,
+                "window": {"partitions": sorted(profiles), **window.to_dict()},
+            },
+            metadata=metadata,
+        )
         yield drift_check_result(report, rows, version)
 
     return feature_drift

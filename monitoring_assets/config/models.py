@@ -83,6 +83,9 @@ class DriftConfig(_Strict):
     default: DriftThreshold = Field(default_factory=DriftThreshold)
     features: dict[str, DriftThreshold] = Field(default_factory=dict)
     include_prediction: bool = True
+    window_partitions: int = Field(
+        default=7, ge=1, description="Partitions merged (from stored profiles) into the window score."
+    )
 
     def for_feature(self, name: str) -> DriftThreshold:
         return self.features.get(name, self.default)

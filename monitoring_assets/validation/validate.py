@@ -128,7 +128,8 @@ def _coerce(frame: pd.DataFrame, schema: InferenceSchema) -> tuple[pd.DataFrame,
                 converted = pd.to_numeric(original, errors="coerce").astype("float64")
             check = f"coerce_to_{rule.kind}"
         elif rule.kind == "datetime":
-            converted = pd.to_datetime(original, errors="coerce", utc=True, format="mixed")
+            # One resolution whatever the writer used (pandas 3 keeps s, ms or us as read).
+            converted = pd.to_datetime(original, errors="coerce", utc=True, format="mixed").astype("datetime64[ns, UTC]")
             check = "coerce_to_datetime"
         elif rule.kind == "bool":
             mapping = {"true": True, "false": False, "1": True, "0": False}

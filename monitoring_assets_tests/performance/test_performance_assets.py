@@ -129,3 +129,17 @@ def test_version_comparison_tabulates_each_served_version(tmp_path):
     assert len(comparison) == 1
     names = {a.path for a in client.list_artifacts(comparison[0].info.run_id)}
     assert names == {"version_comparison.json", "version_comparison.md"}
+
+
+def test_drift_windows_merge_stored_profiles(tmp_path):
+    world = World(tmp_path)
+    world.register()
+    for offset in range(3):
+        world.write_day(day(offset), rows=200 + offset, seed=60 + offset, with_labels=False)
+    results = [world.materialize(day(offset)) for offset in range(3)]
+    report = results[-1].asset_value(["m", "feature_drift"])
+    assert report["window"]["partitions"] == [day(0), day(1), day(2)]
+    assert [f["rows_current"] for f in report["window"]["features"]][0] == 200 + 201 + 202
+    assert report["features"][0]["rows_current"] == 202
+    first = results[0].asset_value(["m", "feature_drift"])
+    assert first["window"]["partitions"] == [day(0)]

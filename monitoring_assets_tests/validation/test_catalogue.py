@@ -186,6 +186,8 @@ CASES = [
     Case("value out of the reference range", with_change(set_values("age", [9], 1e6)), "rows_quarantined", "WARN", False, ("'age'", "in_range")),
     Case("score outside [0, 1]", with_change(set_values("score", [4], 1.7)), "rows_quarantined", "WARN", False, ("'score'", "in_range")),
     Case("unparseable timestamps", with_change(bad_timestamps, fmt="csv"), "rows_quarantined", "WARN", False, ("'timestamp'", "coerce_to_datetime")),
+    Case("timestamps at another resolution", with_change(lambda f: f.assign(timestamp=f["timestamp"].astype("datetime64[us, UTC]"))),
+         "ok", "WARN", True, ("200 rows valid",), names_file=False),
     Case("unseen category is a warning", with_change(set_values("region", [0, 1], "atlantis")), "warnings", "WARN", False, ("'region'", "unseen_category", "atlantis")),
 ]
 
