@@ -347,8 +347,6 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
     outcomes = materialize_partitions(config, instance, partition_keys)
 
     say("")
-    say(render_table(outcomes))
-    say("")
     say("evaluating the remediation sensor and the promotion gate ...")
     promotion = remediate_and_gate(config, instance, home, seed, say)
     for decision in promotion["decisions"]:
@@ -376,6 +374,8 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
         "partitions": {key: {"run_id": o["run_id"], "checks": o["checks"]} for key, o in outcomes.items()},
     }
     paths["summary"].write_text(json.dumps(summary, indent=2, default=str))
+    say("")
+    say(render_table(outcomes))
     say("")
     say(f"summary: {paths['summary']}")
     say("look at it: make ui  (Dagster on http://127.0.0.1:3000, MLflow on http://127.0.0.1:5000)")
