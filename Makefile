@@ -24,13 +24,13 @@ $(STAMP): pyproject.toml setup.py $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
 
-# Dagster's UI on :3000 and MLflow's on :5000, both over the demo's home.
+# Dagster's UI on :3000 and MLflow's on :5000, both over the demo's home; Ctrl-C stops both.
 ui: $(STAMP)
 	test -f $(DEMO_HOME)/monitoring.yaml || $(MAKE) demo
-	DAGSTER_HOME=$(abspath $(DEMO_HOME))/dagster MONITORING_CONFIG=$(abspath $(DEMO_HOME))/monitoring.yaml \
-	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000 & \
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath $(DEMO_HOME))/mlflow/mlflow.db \
-	  --host 127.0.0.1 --port 5000; kill %1
+	  --host 127.0.0.1 --port 5000 & mlflow_pid=$$!; trap 'kill $$mlflow_pid 2>/dev/null' EXIT; \
+	DAGSTER_HOME=$(abspath $(DEMO_HOME))/dagster MONITORING_CONFIG=$(abspath $(DEMO_HOME))/monitoring.yaml \
+	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.profile_drift --rows 1000000
