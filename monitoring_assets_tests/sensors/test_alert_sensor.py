@@ -259,3 +259,21 @@ def test_secrets_never_appear_in_events_cursor_or_logs(tmp_path, servers, clock,
     assert "SECRET" not in blob
     assert len(blob) > 10_000  # the event log really was read
     assert hook_alerts(http), "the webhook still received its alerts"
+
+
+def test_a_failed_run_alerts_once(tmp_path, servers, clock, monkeypatch):
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    folder = world.inference / day(6)
+    folder.mkdir(parents=True)
+    (folder / "broken.parquet").write_bytes(b"not a parquet file")
+    result = world.materialize(day(6), raise_on_error=False)
+    assert not result.success
+    state = world.tick()
+    failures = [a for a in hook_alerts(http) if a["check"] == "run_failure"]
+    assert len(failures) == 1 and failures[0]["partition"] == day(6)
+    assert failures[0]["severity"] == "ERROR" and result.run_id in failures[0]["description"]
+    clock.now += 7200  # a failed run is reported once, not repeated
+    world.tick()
+    assert len([a for a in hook_alerts(http) if a["check"] == "run_failure"]) == 1
+    assert firing_keys(state) == set()
