@@ -111,6 +111,17 @@ class ValidationOutcome:
         return "\n".join(lines)
 
 
+_PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Text that keeps nulls null: pandas 2 would turn None into the string 'None'."""
+    text = values.astype("string")
+    if _PANDAS_3:
+        return text.astype("str")
+    return text.astype(object).where(text.notna(), None)
+
+
 def _coerce(frame: pd.DataFrame, schema: InferenceSchema) -> tuple[pd.DataFrame, dict, list[BatchFailure]]:
     """Coerce each declared column; returns the frame, row failures and wrong-type columns."""
     coerced = frame.copy()
@@ -139,7 +150,7 @@ def _coerce(frame: pd.DataFrame, schema: InferenceSchema) -> tuple[pd.DataFrame,
             ).astype("boolean")
             check = "coerce_to_bool"
         else:
-            converted = original.astype("str").where(original.notna(), None).astype("str")
+            converted = _as_text(original)
             if rule.role == "id" or rule.role == "model_version":
                 # Floats read from CSV print as "3.0"; an id "3" must stay "3".
                 numeric = pd.to_numeric(original, errors="coerce")

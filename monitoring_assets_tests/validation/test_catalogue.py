@@ -175,6 +175,7 @@ CASES = [
     Case("wrong delimiter", write_wrong_delimiter, "unreadable", "ERROR", False, ("wrong delimiter", "';'")),
     Case("one bad file among good ones", write_one_bad_file_among_good, "unreadable", "ERROR", False, ("bad.parquet", "1 other file")),
     Case("duplicate ids", with_change(duplicate_ids), "rows_quarantined", "WARN", False, ("'id'", "duplicate id")),
+    Case("missing id", with_change(set_values("id", [5], None)), "rows_quarantined", "WARN", False, ("'id'", "not_nullable")),
     Case("inf in a feature", with_change(set_values("income", [5], np.inf)), "rows_quarantined", "WARN", False, ("'income'", "finite")),
     Case("NaN in a required feature", with_change(set_values("age", [7, 8], np.nan)), "rows_quarantined", "WARN", False, ("'age'", "not_nullable")),
     Case("all-null column", with_change(all_null_column), "rows_quarantined", "ERROR", False, ("'age'", "above the 5.00% maximum")),
