@@ -26,6 +26,7 @@ def schema_for(model: ModelConfig, baseline: Baseline) -> InferenceSchema:
         range_margin=model.schema_policy.range_margin,
         strict=model.schema_policy.strict_columns,
         feature_overrides=model.columns.features,
+        column_overrides=model.schema_policy.columns,
     )
 
 

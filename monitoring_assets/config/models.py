@@ -129,9 +129,21 @@ class ServiceLevel(_Strict):
     min_rows: int | None = Field(default=None, ge=0)
 
 
+class ColumnOverride(_Strict):
+    """Overrides of the derived schema for one column; they win over signature and profile."""
+
+    required: bool | None = None
+    nullable: bool | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed: list[str] | None = Field(default=None, description="Values outside this list are bad rows.")
+    check_categories: bool | None = Field(default=None, description="false: no unseen-category warning.")
+
+
 class SchemaPolicy(_Strict):
     max_quarantine_share: float = Field(default=0.05, ge=0, le=1)
     strict_columns: bool = False
+    columns: dict[str, ColumnOverride] = Field(default_factory=dict)
     range_margin: float = Field(
         default=1.0, ge=0, description="Widen the reference min/max by this share of their span."
     )

@@ -8,7 +8,7 @@ the overrides of the config file.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +161,7 @@ def build_inference_schema(
     range_margin: float = 1.0,
     strict: bool = False,
     feature_overrides: Iterable[str] | None = None,
+    column_overrides: Mapping[str, Any] | None = None,
 ) -> InferenceSchema:
     """Derive the schema. `signature_inputs` are objects with name, type and required."""
     rules: list[ColumnRule] = []
@@ -211,4 +212,16 @@ def build_inference_schema(
         rules.append(ColumnRule(roles.error, "bool", "error", required=False, nullable=True))
     for rule in rules:
         sources.setdefault(rule.name, "column roles (config)")
+    by_rule = {rule.name: rule for rule in rules}
+    for name, override in (column_overrides or {}).items():
+        rule = by_rule.get(name)
+        if rule is None:
+            raise ValueError(f"schema override for column {name!r}, which is not in the schema")
+        for field_name in ("required", "nullable", "minimum", "maximum", "allowed"):
+            value = getattr(override, field_name)
+            if value is not None:
+                setattr(rule, field_name, value)
+        if override.check_categories is False:
+            rule.known_categories = None
+        sources[name] = sources[name] + " + config override"
     return InferenceSchema(rules=rules, strict=strict, sources=sources)

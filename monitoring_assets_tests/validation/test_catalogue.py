@@ -245,3 +245,28 @@ def test_labels_for_ids_never_predicted_are_counted():
     assert orphans == 2
     assert len(joined) == 50
     assert joined["label"].notna().sum() == 30
+
+
+def test_config_overrides_win_over_signature_and_profile(tmp_path):
+    from monitoring_assets.config.models import ColumnOverride
+    from monitoring_assets.validation.validate import validate_batch
+    from monitoring_assets_tests.validation.helpers import ROLES, signature_inputs
+    from monitoring_assets.profiling.profiler import profile_frame
+    from monitoring_assets.validation.schema import build_inference_schema
+
+    reference = clean_batch(2000, seed=99, prefix="ref")
+    schema = build_inference_schema(
+        signature_inputs=signature_inputs(), reference=profile_frame(reference), roles=ROLES, task="binary",
+        column_overrides={"age": ColumnOverride(nullable=True, minimum=18, maximum=60),
+                          "region": ColumnOverride(allowed=["north", "south"])},
+    )
+    assert schema.rule("age").nullable and schema.rule("age").maximum == 60
+    assert schema.sources["age"].endswith("config override")
+    batch = clean_batch(300, seed=4)
+    batch.loc[0, "age"] = None
+    outcome = validate_batch(batch, schema, ["x.parquet"])
+    reasons = {(g.column, g.check) for g in outcome.row_failures}
+    assert ("age", "not_nullable") not in reasons
+    assert any(c == "age" and k.startswith("in_range") for c, k in reasons)
+    assert any(c == "region" and k.startswith("isin") for c, k in reasons)
+    assert outcome.reconciles()
