@@ -161,4 +161,4 @@ class EmailChannel:
             ok = notifier.notify(title=message["title"], body=message["text"])
         if not ok:
             detail = " ".join(captured.getvalue().split())[-300:] or "SMTP delivery failed"
-            raise DeliveryError(redact(f"{self.name}: {detail}", [self._password, self._username and self._password]))
+            raise DeliveryError(redact(f"{self.name}: {detail}", [self._password]))

@@ -273,6 +273,7 @@ def test_a_failed_run_alerts_once(tmp_path, servers, clock, monkeypatch):
     failures = [a for a in hook_alerts(http) if a["check"] == "run_failure"]
     assert len(failures) == 1 and failures[0]["partition"] == day(6)
     assert failures[0]["severity"] == "ERROR" and result.run_id in failures[0]["description"]
+    assert failures[0]["dagster_url"] == f"http://127.0.0.1:3000/runs/{result.run_id}"
     clock.now += 7200  # a failed run is reported once, not repeated
     world.tick()
     assert len([a for a in hook_alerts(http) if a["check"] == "run_failure"]) == 1
