@@ -131,7 +131,7 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
                 DRIFT_CHECK,
                 asset=[model.name, FEATURE_DRIFT],
                 description="Every feature and the prediction stay within their drift thresholds "
-                "(effect sizes against the champion's reference profile).",
+                "(effect sizes against the reference profile of the version that served the partition).",
             )
         ],
         description="Per-feature drift scores of the partition against the reference profile.",
