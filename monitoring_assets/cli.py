@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -30,7 +31,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     from monitoring_assets.registry import register_baseline
     from monitoring_assets.validation.readers import read_file
 
-    metrics = json.loads(open(args.metrics, encoding="utf-8").read()) if args.metrics else {}
+    metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8")) if args.metrics else {}
     for item in args.metric or []:
         name, _, value = item.partition("=")
         metrics[name] = float(value)

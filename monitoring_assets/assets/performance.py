@@ -231,7 +231,7 @@ def build_service_health(model: ModelConfig, partitions_def: dg.PartitionsDefini
         roles = model.columns
         window = context.partition_time_window
         health = measure_service_health(
-            inference_batch, roles.latency, roles.error, roles.timestamp,
+            inference_batch, roles.latency, roles.error,
             (window.end - window.start).total_seconds(),
         )
         breaches = judge_service_health(health, model.service_level) if health.rows else []

@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.common import dominant_version, finite_or_none, markdown_table
+from monitoring_assets.assets.common import finite_or_none, markdown_table
 from monitoring_assets.assets.names import (
     DRIFT_CHECK,
     FEATURE_DRIFT,
@@ -15,10 +15,18 @@ from monitoring_assets.assets.names import (
 )
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.drift import DriftReport, score_drift
+from monitoring_assets.drift.report import category_counts
 from monitoring_assets.profiling.whylogs_compat import DatasetProfileView
 from monitoring_assets.profiling.profiler import merge_views, profile_frame
 from monitoring_assets.registry import Baseline
 from monitoring_assets.resources import MlflowRegistry
+
+
+def profiled_version(view: DatasetProfileView, column: str | None, fallback: str) -> str:
+    """The version that served most of the partition, read from the profile's counts."""
+    profiled = view.get_column(column) if column else None
+    counts = category_counts(profiled) if profiled is not None else {}
+    return max(counts, key=counts.__getitem__) if counts else fallback
 
 
 def drifted_columns(model: ModelConfig, baseline: Baseline) -> list[str]:
@@ -122,7 +130,6 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
                 ),
                 metadata={"allow_missing_partitions": True},
             ),
-            "validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH]),
         },
         io_manager_key="report_io_manager",
         kinds={"whylogs"},
@@ -137,14 +144,13 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         description="Per-feature drift scores of the partition against the reference profile.",
     )
     def feature_drift(
-        context: dg.AssetExecutionContext, inference_profiles: Any,
-        validated_batch: pd.DataFrame, mlflow: MlflowRegistry,
+        context: dg.AssetExecutionContext, inference_profiles: Any, mlflow: MlflowRegistry,
     ):
         profiles = inference_profiles if isinstance(inference_profiles, dict) else {
             context.partition_key: inference_profiles}
         inference_profile = profiles[context.partition_key]
         champion = mlflow.version_for_alias(model.registered_model, model.champion_alias)
-        version = dominant_version(validated_batch, model.columns.model_version, champion)
+        version = profiled_version(inference_profile, model.columns.model_version, champion)
         baseline = mlflow.baseline(model.registered_model, version)
         report = drift_report(model, baseline, inference_profile)
         rows = max((f.rows_current for f in report.features), default=0)

@@ -11,7 +11,7 @@ from monitoring_assets.registry import Baseline
 from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
 from monitoring_assets.validation.readers import SOURCE_FILE_COLUMN
 from monitoring_assets.validation.schema import InferenceSchema, build_inference_schema
-from monitoring_assets.validation.validate import REASONS_COLUMN, ValidationOutcome, validate_batch
+from monitoring_assets.validation.validate import ValidationOutcome, validate_batch
 from monitoring_assets.validation.verdict import judge
 
 _DAGSTER_TYPES = {"float": "float", "int": "int", "str": "string", "bool": "bool", "datetime": "datetime"}
@@ -42,16 +42,6 @@ def table_schema(schema: InferenceSchema) -> dg.TableSchema:
             for row in schema.describe()
         ]
     )
-
-
-def _quarantine_everything(outcome: ValidationOutcome, frame: pd.DataFrame) -> ValidationOutcome:
-    """A batch-level failure keeps every row, in quarantine, with the batch reason."""
-    reason = "; ".join(f.message() for f in outcome.batch_failures)
-    quarantined = frame.copy()
-    quarantined[REASONS_COLUMN] = f'[{{"column": null, "check": "batch", "value": "{reason[:300]}"}}]'
-    outcome.quarantined = quarantined.reset_index(drop=True)
-    outcome.valid = outcome.valid.iloc[0:0]
-    return outcome
 
 
 def schema_check_result(model: ModelConfig, outcome: ValidationOutcome, version: str | None = None) -> dg.AssetCheckResult:
@@ -111,8 +101,6 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
             if SOURCE_FILE_COLUMN in inference_batch else []
         )
         outcome = validate_batch(inference_batch, schema, files)
-        if outcome.batch_failures:
-            outcome = _quarantine_everything(outcome, inference_batch)
         quarantine_path = storage.write_quarantine(model.name, context.partition_key, outcome.quarantined)
         for line in outcome.render().splitlines():
             context.log.info(line)

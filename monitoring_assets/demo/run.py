@@ -177,22 +177,17 @@ def audit_trail(client: MlflowClient) -> dict[str, Any]:
     return {"champion": str(champion), "decisions": decisions}
 
 
-def evaluate_alert_sensor(config: MonitoringConfig, instance: Any, home: Path) -> int:
-    """Evaluate the alert sensor once, as the daemon would, keeping its cursor in the home."""
-    import dagster as dg
-
-    from monitoring_assets.sensors.alert_sensor import ALERT_SENSOR_NAME
-    from monitoring_assets.wiring import build_definitions
-
-    defs = build_definitions(config)
-    sensor = defs.resolve_sensor_def(ALERT_SENSOR_NAME)
-    cursor_file = home / "alert-sensor.cursor"
-    cursor = cursor_file.read_text() if cursor_file.exists() else None
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-    result = sensor(context)
-    cursor_file.write_text(result.cursor)
+def logged_alert_messages(home: Path) -> int:
     log = home / "alerts.log"
     return sum(1 for _ in log.open()) if log.exists() else 0
+
+
+def evaluate_alert_sensor(config: MonitoringConfig, instance: Any, home: Path) -> int:
+    """Evaluate the alert sensor once, as the daemon would; returns the messages logged so far."""
+    from monitoring_assets.sensors.alert_sensor import ALERT_SENSOR_NAME
+
+    _sensor_tick(config, instance, home, ALERT_SENSOR_NAME)
+    return logged_alert_messages(home)
 
 
 def ensure_champion(home: Path, seed: int) -> tuple[object, str]:
@@ -355,7 +350,7 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
             + (f"; {decision['reasons'][0]}" if decision["reasons"] else ""))
     say(f"  champion is now v{promotion['champion']}")
 
-    messages_before = sum(1 for _ in (home / "alerts.log").open()) if (home / "alerts.log").exists() else 0
+    messages_before = logged_alert_messages(home)
     say("")
     say("evaluating the alert sensor, as the daemon would ...")
     messages_after = evaluate_alert_sensor(config, instance, home)

@@ -31,8 +31,7 @@ class ServiceHealth:
 
 
 def measure_service_health(
-    frame: pd.DataFrame, latency: str | None, error: str | None, timestamp: str | None,
-    window_seconds: float,
+    frame: pd.DataFrame, latency: str | None, error: str | None, window_seconds: float,
 ) -> ServiceHealth:
     rows = len(frame)
     if latency and latency in frame and rows:

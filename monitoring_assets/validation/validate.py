@@ -268,6 +268,12 @@ def validate_batch(frame: pd.DataFrame, schema: InferenceSchema, files: list[str
                                      "value": "line has fewer fields than the header"})
             groups[(first_missing, "truncated_line")].append(pos)
 
+    if batch_failures:
+        # A batch that fails as a whole keeps every row, in quarantine, with the batch reasons.
+        batch_reasons = [{"column": f.column, "check": f.check, "value": f.reason[:200]} for f in batch_failures]
+        for pos in range(rows_in):
+            row_reasons[pos] = batch_reasons + row_reasons.get(pos, [])
+
     bad_positions = sorted(row_reasons)
     mask = np.zeros(rows_in, dtype=bool)
     mask[bad_positions] = True

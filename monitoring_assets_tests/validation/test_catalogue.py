@@ -225,6 +225,8 @@ def test_catalogue_case(case: Case, schemas, tmp_path):
         assert len(outcome.quarantined) == outcome.rows_quarantined
         if outcome.rows_quarantined:
             assert outcome.quarantined["_quarantine_reasons"].str.len().min() > 2
+        if case.status == "batch_failure":  # a broken batch passes no row downstream
+            assert outcome.rows_valid == 0 and outcome.rows_quarantined == outcome.rows_in
 
 
 def test_catalogue_has_at_least_twenty_cases():
