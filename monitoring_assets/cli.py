@@ -48,15 +48,15 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def _model_schema(config_path: str | None, model_name: str):
-    from monitoring_assets.assets.validation import schema_for
     from monitoring_assets.config import load_config
-    from monitoring_assets.registry import load_baseline, resolve_alias
+    from monitoring_assets.registry.registry import registry_for
+    from monitoring_assets.validation.schema import schema_for
 
     config = load_config(config_path)
     model = config.model(model_name)
-    uri = config.mlflow.tracking_uri
-    version = resolve_alias(uri, model.registered_model, model.champion_alias)
-    return model, version, schema_for(model, load_baseline(uri, model.registered_model, version))
+    registry = registry_for(config)
+    version = registry.version_for_alias(model.registered_model, model.champion_alias)
+    return model, version, schema_for(model, registry.baseline(model.registered_model, version))
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

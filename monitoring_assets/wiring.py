@@ -17,6 +17,7 @@ from monitoring_assets.assets.factory import (
     rollback_job_name,
 )
 from monitoring_assets.config import MonitoringConfig
+from monitoring_assets.registry.registry import registry_settings
 from monitoring_assets.sensors.alert_sensor import build_alert_sensor
 from monitoring_assets.sensors.landing import build_landing_sensor
 from monitoring_assets.sensors.remediation import build_remediation_sensor
@@ -29,12 +30,14 @@ from monitoring_assets.resources import (
 )
 
 
+def build_registry_resource(config: MonitoringConfig) -> MlflowRegistry:
+    return MlflowRegistry(**registry_settings(config))
+
+
 def build_resources(config: MonitoringConfig) -> dict[str, object]:
     root = config.storage.root.rstrip("/")
     return {
-        "mlflow": MlflowRegistry(
-            tracking_uri=config.mlflow.tracking_uri, registry_uri=config.mlflow.registry_uri
-        ),
+        "mlflow": build_registry_resource(config),
         "storage": MonitoringStorage(root=root),
         "frame_io_manager": FrameIOManager(base_path=f"{root}/frames"),
         "profile_io_manager": ProfileIOManager(base_path=f"{root}/profiles"),

@@ -125,10 +125,10 @@ def test_the_demo_alerts_on_the_degraded_days(demo_summary, day_keys):
 
 
 def test_mlflow_holds_one_point_per_day_for_each_metric(demo_summary, day_keys):
-    from monitoring_assets.registry.monitoring_runs import find_monitoring_run
+    from monitoring_assets.registry import ModelRegistry
 
     client = MlflowClient(tracking_uri=demo_summary["mlflow_tracking_uri"])
-    run_id = find_monitoring_run(client, "churn-classifier", "1")
+    run_id = ModelRegistry(demo_summary["mlflow_tracking_uri"]).monitoring_run("churn-classifier", "1")
     assert len(client.get_metric_history(run_id, "drift.income")) == len(day_keys)
     accuracy = client.get_metric_history(run_id, "perf.accuracy")
     assert len(accuracy) == len(day_keys) - LABEL_DELAY_DAYS

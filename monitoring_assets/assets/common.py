@@ -38,12 +38,3 @@ def float_metadata(values: Mapping[str, Any], prefix: str = "") -> dict[str, flo
         if number is not None:
             result[f"{prefix}{key}"] = number
     return result
-
-
-def dominant_version(frame, column: str | None, fallback: str) -> str:
-    """The model version that served most rows of a batch: its baseline judges the batch."""
-    if column and column in frame and frame[column].notna().any():
-        values = frame[column].dropna().astype(str)
-        values = values.str.replace(r"\.0$", "", regex=True)
-        return str(values.mode().iloc[0])
-    return fallback

@@ -10,7 +10,6 @@ from monitoring_assets.assets.names import (
     CANDIDATE_EVALUATION,
     CHAMPION_PROMOTION,
     RETRAINED_CANDIDATE,
-    VERSION_COMPARISON,
 )
 from monitoring_assets.assets.promotion import (
     build_candidate_evaluation,
@@ -61,9 +60,6 @@ def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
     ]
 
 
-UNPARTITIONED = (VERSION_COMPARISON, RETRAINED_CANDIDATE, CANDIDATE_EVALUATION, CHAMPION_PROMOTION)
-
-
 def monitoring_job_name(model: ModelConfig) -> str:
     return f"{model.name}_monitoring"
 
@@ -99,9 +95,8 @@ def build_comparison_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
 def build_monitoring_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         monitoring_job_name(model),
-        # Comparison and promotion span many partitions: they are not part of a partition's run.
-        selection=dg.AssetSelection.groups(model.name)
-        - dg.AssetSelection.assets(*[[model.name, name] for name in UNPARTITIONED]),
+        # Comparison and promotion span many partitions: they are in the model's promotion group.
+        selection=dg.AssetSelection.groups(model.name),
         partitions_def=partitions_for(model),
         description=f"Validate, profile and judge one partition of {model.registered_model}.",
     )

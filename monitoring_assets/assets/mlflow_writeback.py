@@ -18,23 +18,20 @@ from monitoring_assets.assets.names import (
 )
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.profiling.whylogs_compat import DatasetProfileView, view_to_bytes
-from monitoring_assets.registry.monitoring_runs import record_comparison, record_partition
 from monitoring_assets.resources import MlflowRegistry
 
 GRAIN_SECONDS = {"daily": 86_400, "hourly": 3_600}
 
 
 def partition_metrics(performance: dict[str, Any], drift: dict[str, Any], health: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Per served version, the values to log for the partition."""
+    """Per served version, the values to log for the partition. The partition-wide values
+    (drift, coverage, service) go to the partition's version."""
     by_version: dict[str, dict[str, float]] = defaultdict(dict)
-    main_version = None
     for evaluation in performance.get("versions", []):
         version = evaluation["version"]
         by_version[version].update({f"perf.{k}": v for k, v in evaluation["metrics"].items()})
         by_version[version]["perf.labeled_rows"] = evaluation["rows"]
-        if main_version is None or evaluation["rows"] > by_version[main_version]["perf.labeled_rows"]:
-            main_version = version
-    main_version = main_version or drift.get("reference_version")
+    main_version = drift.get("reference_version") or performance.get("version")
     if main_version is None:
         return {}
     shared = by_version[main_version]
@@ -87,8 +84,8 @@ def build_monitoring_run(model: ModelConfig, partitions_def: dg.PartitionsDefini
                     "drift.json": json.dumps(feature_drift, indent=2, default=str),
                     "performance.json": json.dumps(model_performance, indent=2, default=str),
                 }
-            runs[version] = record_partition(
-                mlflow.client, model.registered_model, version, window.start,
+            runs[version] = mlflow.registry.record_partition(
+                model.registered_model, version, window.start,
                 GRAIN_SECONDS[model.partitions.grain], metrics, artifacts, context.partition_key,
             )
         return dg.Output(
@@ -137,7 +134,7 @@ def build_version_comparison(model: ModelConfig) -> dg.AssetsDefinition:
     @dg.asset(
         name=VERSION_COMPARISON,
         key_prefix=[model.name],
-        group_name=model.name,
+        group_name=f"{model.name}_promotion",
         ins={
             "model_performance": dg.AssetIn(
                 key=[model.name, MODEL_PERFORMANCE],
@@ -155,7 +152,7 @@ def build_version_comparison(model: ModelConfig) -> dg.AssetsDefinition:
         leading = ["version", "partitions", "first", "last", "labeled_rows", "failed_partitions"]
         columns = leading + [c for c in columns if c not in leading]
         table = markdown_table(rows, columns)
-        run_id = record_comparison(mlflow.client, model.registered_model, {
+        run_id = mlflow.registry.record_comparison(model.registered_model, {
             "version_comparison.json": json.dumps(rows, indent=2, default=str),
             "version_comparison.md": table.value,
         })

@@ -23,7 +23,8 @@ from monitoring_assets.config import ModelConfig
 from monitoring_assets.performance.metrics import compute_metrics, metrics_by_segment
 from monitoring_assets.performance.service_health import judge_service_health, measure_service_health
 from monitoring_assets.performance.thresholds import evaluate_threshold
-from monitoring_assets.registry import BaselineNotFound
+from monitoring_assets.registry import BaselineNotFound, ModelRegistry
+from monitoring_assets.registry.served import frame_version, row_versions
 from monitoring_assets.resources import MlflowRegistry
 
 
@@ -39,15 +40,8 @@ def join_labels(model: ModelConfig, predictions: pd.DataFrame, labels: pd.DataFr
     return joined, orphans
 
 
-def served_versions(model: ModelConfig, frame: pd.DataFrame, champion: str) -> pd.Series:
-    column = model.columns.model_version
-    if column and column in frame:
-        return frame[column].fillna(champion).astype(str)
-    return pd.Series(champion, index=frame.index, dtype="str")
-
-
 def evaluate_performance(
-    model: ModelConfig, labeled: pd.DataFrame, versions: pd.Series, mlflow: MlflowRegistry
+    model: ModelConfig, labeled: pd.DataFrame, versions: pd.Series, registry: ModelRegistry
 ) -> list[dict[str, Any]]:
     """One entry per served version: its metrics, its baseline and each threshold outcome."""
     roles = model.columns
@@ -56,7 +50,7 @@ def evaluate_performance(
         scores = group[roles.score] if roles.score and roles.score in group else None
         metrics = compute_metrics(model.task, group[roles.label], group[roles.prediction], scores)
         try:
-            baseline = mlflow.baseline(model.registered_model, str(version)).metrics
+            baseline = registry.baseline(model.registered_model, str(version)).metrics
         except BaselineNotFound as exc:
             results.append({"version": str(version), "rows": len(group), "metrics": metrics,
                             "baseline": {}, "outcomes": [], "error": str(exc)})
@@ -68,6 +62,14 @@ def evaluate_performance(
         results.append({"version": str(version), "rows": len(group), "metrics": metrics,
                         "baseline": baseline, "outcomes": outcomes})
     return results
+
+
+def _main_evaluation(evaluations: list[dict[str, Any]], version: str | None) -> dict[str, Any]:
+    """The evaluation of the partition's version, else of the version with most labeled rows."""
+    for evaluation in evaluations:
+        if evaluation["version"] == version:
+            return evaluation
+    return max(evaluations, key=lambda e: e["rows"])
 
 
 def _partition_end(context: dg.AssetExecutionContext) -> float:
@@ -102,7 +104,8 @@ def coverage_check(model: ModelConfig, coverage: float, labeled: int, rows: int,
     )
 
 
-def performance_check(model: ModelConfig, evaluations: list[dict[str, Any]], coverage: float) -> dg.AssetCheckResult:
+def performance_check(model: ModelConfig, evaluations: list[dict[str, Any]], coverage: float,
+                      partition_version: str | None = None) -> dg.AssetCheckResult:
     if coverage < model.labels_policy.min_coverage or not evaluations:
         return dg.AssetCheckResult(
             check_name=PERFORMANCE_CHECK,
@@ -114,7 +117,7 @@ def performance_check(model: ModelConfig, evaluations: list[dict[str, Any]], cov
         )
     failures = [r for e in evaluations for r in (o for o in e["outcomes"] if not o["passed"])]
     missing = [e for e in evaluations if e.get("error")]
-    main = max(evaluations, key=lambda e: e["rows"])
+    main = _main_evaluation(evaluations, partition_version)
     first_metric = next(iter(model.performance))
     headline = next((o for o in main["outcomes"] if o["metric"] == first_metric), None)
     if failures or missing:
@@ -173,19 +176,21 @@ def build_model_performance(model: ModelConfig, partitions_def: dg.PartitionsDef
         mlflow: MlflowRegistry,
     ):
         roles = model.columns
-        champion = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        registry = mlflow.registry
+        champion = registry.version_for_alias(model.registered_model, model.champion_alias)
         joined, orphans = join_labels(model, validated_batch, labels)
         labeled = joined[joined[roles.label].notna()]
         rows = len(joined)
         coverage = len(labeled) / rows if rows else 0.0
-        versions = served_versions(model, joined, champion)
+        versions = row_versions(joined, roles.model_version, champion)
+        version = frame_version(joined, roles.model_version, champion)
         judged = coverage >= model.labels_policy.min_coverage and len(labeled) > 0
-        evaluations = evaluate_performance(model, labeled, versions, mlflow) if judged else []
+        evaluations = evaluate_performance(model, labeled, versions, registry) if judged else []
         segments = {
             segment: metrics_by_segment(labeled, segment, model.task, roles.label, roles.prediction, roles.score)
             for segment in roles.segments if segment in labeled
         } if judged else {}
-        main = max(evaluations, key=lambda e: e["rows"]) if evaluations else None
+        main = _main_evaluation(evaluations, version) if evaluations else None
         metadata: dict[str, Any] = {
             "label_coverage": coverage,
             "labeled_rows": len(labeled),
@@ -197,6 +202,7 @@ def build_model_performance(model: ModelConfig, partitions_def: dg.PartitionsDef
             metadata["version"] = main["version"]
         report = {
             "partition": context.partition_key,
+            "version": version,
             "status": metadata["status"],
             "label_coverage": coverage,
             "labeled_rows": len(labeled),
@@ -207,7 +213,7 @@ def build_model_performance(model: ModelConfig, partitions_def: dg.PartitionsDef
         }
         yield dg.Output(report, metadata=metadata)
         hours = (time.time() - _partition_end(context)) / 3600.0
-        yield performance_check(model, evaluations, coverage)
+        yield performance_check(model, evaluations, coverage, version)
         yield coverage_check(model, coverage, len(labeled), rows, hours)
 
     return model_performance

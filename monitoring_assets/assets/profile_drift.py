@@ -15,18 +15,20 @@ from monitoring_assets.assets.names import (
 )
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.drift import DriftReport, score_drift
-from monitoring_assets.drift.report import category_counts
+from monitoring_assets.drift.report import category_counts, missing_count
 from monitoring_assets.profiling.whylogs_compat import DatasetProfileView
 from monitoring_assets.profiling.profiler import merge_views, profile_frame
 from monitoring_assets.registry import Baseline
+from monitoring_assets.registry.served import partition_version
 from monitoring_assets.resources import MlflowRegistry
 
 
-def profiled_version(view: DatasetProfileView, column: str | None, fallback: str) -> str:
+def profiled_version(view: DatasetProfileView, column: str | None, champion: str) -> str:
     """The version that served most of the partition, read from the profile's counts."""
     profiled = view.get_column(column) if column else None
-    counts = category_counts(profiled) if profiled is not None else {}
-    return max(counts, key=counts.__getitem__) if counts else fallback
+    if profiled is None:
+        return str(champion)
+    return partition_version(category_counts(profiled), missing_count(profiled), champion)
 
 
 def drifted_columns(model: ModelConfig, baseline: Baseline) -> list[str]:
@@ -149,9 +151,10 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         profiles = inference_profiles if isinstance(inference_profiles, dict) else {
             context.partition_key: inference_profiles}
         inference_profile = profiles[context.partition_key]
-        champion = mlflow.version_for_alias(model.registered_model, model.champion_alias)
+        registry = mlflow.registry
+        champion = registry.version_for_alias(model.registered_model, model.champion_alias)
         version = profiled_version(inference_profile, model.columns.model_version, champion)
-        baseline = mlflow.baseline(model.registered_model, version)
+        baseline = registry.baseline(model.registered_model, version)
         report = drift_report(model, baseline, inference_profile)
         rows = max((f.rows_current for f in report.features), default=0)
         metadata: dict[str, object] = {

@@ -27,16 +27,34 @@ from monitoring_assets.promotion.gate import (
     threshold_check,
     window_check,
 )
-from monitoring_assets.registry import load_baseline
-from monitoring_assets.registry.aliases import load_pyfunc, promote, reject, tag_version, version_for
+from monitoring_assets.registry import ModelRegistry
 from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
-from monitoring_assets.validation.schema import InferenceSchema
+from monitoring_assets.validation.schema import schema_for
 
 
-def labeled_partitions(model: ModelConfig, storage: MonitoringStorage) -> list[str]:
-    validated = set(storage.stored_partitions(model.name, VALIDATED_BATCH))
-    return [p for p in storage.stored_partitions(model.name, LABELS)
-            if p in validated and len(storage.read_frame(model.name, LABELS, p))]
+def promotion_group(model: ModelConfig) -> str:
+    """Promotion, retraining and version comparison span partitions: they are a group of their
+    own, so that `--select group:<model> --partition P` selects one partition's work."""
+    return f"{model.name}_promotion"
+
+
+def labeled_partitions(instance: dg.DagsterInstance, model: ModelConfig, newest: int) -> list[str]:
+    """The `newest` partitions whose labels Dagster materialized with rows, next to a validated
+    batch: read from the instance, so no stored file is listed or opened to find them."""
+    labels_key = dg.AssetKey([model.name, LABELS])
+    validated = instance.get_materialized_partitions(dg.AssetKey([model.name, VALIDATED_BATCH]))
+    found: list[str] = []
+    for partition in sorted(instance.get_materialized_partitions(labels_key) & validated, reverse=True):
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=labels_key, asset_partitions=[partition]), limit=1, ascending=False,
+        ).records
+        materialization = records[0].asset_materialization if records else None
+        rows = materialization.metadata.get("dagster/row_count") if materialization else None
+        if rows is not None and int(getattr(rows, "value", rows) or 0) > 0:
+            found.append(partition)
+            if len(found) >= newest:
+                break
+    return sorted(found)
 
 
 def labeled_window(model: ModelConfig, storage: MonitoringStorage, partitions: list[str]) -> pd.DataFrame:
@@ -51,16 +69,16 @@ def labeled_window(model: ModelConfig, storage: MonitoringStorage, partitions: l
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def evaluation_partitions(model: ModelConfig, storage: MonitoringStorage) -> list[str]:
-    return labeled_partitions(model, storage)[-model.promotion.window_days:]
+def evaluation_partitions(model: ModelConfig, instance: dg.DagsterInstance) -> list[str]:
+    return labeled_partitions(instance, model, model.promotion.window_days)
 
 
-def training_partitions(model: ModelConfig, storage: MonitoringStorage) -> list[str]:
+def training_partitions(model: ModelConfig, instance: dg.DagsterInstance) -> list[str]:
     """The labeled partitions just before the evaluation window: the gate never judges a
     candidate on the rows it was trained on."""
-    labeled = labeled_partitions(model, storage)
-    end = len(labeled) - model.promotion.window_days
-    return labeled[max(0, end - model.remediation.training_window_days):max(0, end)]
+    window = model.promotion.window_days
+    labeled = labeled_partitions(instance, model, window + model.remediation.training_window_days)
+    return labeled[:max(0, len(labeled) - window)]
 
 
 def _predict(pyfunc: Any, task: str, features: pd.DataFrame) -> tuple[pd.Series, pd.Series | None]:
@@ -73,18 +91,16 @@ def _predict(pyfunc: Any, task: str, features: pd.DataFrame) -> tuple[pd.Series,
     return predictions, scores
 
 
-def _production_kinds(model: ModelConfig, mlflow: MlflowRegistry, champion: str) -> dict[str, str]:
-    from monitoring_assets.assets.validation import schema_for
-
-    schema: InferenceSchema = schema_for(model, mlflow.baseline(model.registered_model, champion))
+def _production_kinds(model: ModelConfig, registry: ModelRegistry, champion: str) -> dict[str, str]:
+    schema = schema_for(model, registry.baseline(model.registered_model, champion))
     return {rule.name: rule.kind for rule in schema.rules if rule.role == "feature"}
 
 
-def evaluate_candidate(model: ModelConfig, mlflow: MlflowRegistry, storage: MonitoringStorage) -> tuple[dict, list[GateCheck]]:
-    client = mlflow.client
-    champion = version_for(client, model.registered_model, model.champion_alias)
-    candidate = version_for(client, model.registered_model, model.candidate_alias)
-    partitions = evaluation_partitions(model, storage)
+def evaluate_candidate(model: ModelConfig, registry: ModelRegistry, storage: MonitoringStorage,
+                       instance: dg.DagsterInstance) -> tuple[dict, list[GateCheck]]:
+    champion = registry.alias_version(model.registered_model, model.champion_alias)
+    candidate = registry.alias_version(model.registered_model, model.candidate_alias)
+    partitions = evaluation_partitions(model, instance)
     report: dict[str, Any] = {"champion": champion, "candidate": candidate, "partitions": partitions}
     if candidate is None or champion is None:
         missing = model.candidate_alias if candidate is None else model.champion_alias
@@ -92,17 +108,17 @@ def evaluate_candidate(model: ModelConfig, mlflow: MlflowRegistry, storage: Moni
         return report | {"status": "no_candidate"}, checks
     window = labeled_window(model, storage, partitions)
     roles = model.columns
-    candidate_baseline = load_baseline(client, model.registered_model, candidate)
+    candidate_baseline = registry.baseline(model.registered_model, candidate)
     features = roles.features or [c.name for c in candidate_baseline.inputs]
     checks = [
         window_check(len(window), model.promotion.min_labeled_rows, partitions),
-        signature_check(candidate_baseline.inputs, _production_kinds(model, mlflow, champion)),
+        signature_check(candidate_baseline.inputs, _production_kinds(model, registry, champion)),
     ]
     metrics: dict[str, dict[str, float]] = {}
     predictions: dict[str, pd.Series] = {}
     if len(window):
         for role, version in (("champion", champion), ("candidate", candidate)):
-            pyfunc = load_pyfunc(client, model.registered_model, version)
+            pyfunc = registry.load_pyfunc(model.registered_model, version)
             try:
                 predicted, scores = _predict(pyfunc, model.task, window[features])
             except Exception as exc:  # a candidate that cannot score production rows fails the gate
@@ -131,7 +147,7 @@ def build_retrained_candidate(model: ModelConfig) -> dg.AssetsDefinition:
     @dg.asset(
         name=RETRAINED_CANDIDATE,
         key_prefix=[model.name],
-        group_name=model.name,
+        group_name=promotion_group(model),
         deps=[dg.AssetKey([model.name, VALIDATED_BATCH]), dg.AssetKey([model.name, LABELS])],
         io_manager_key="report_io_manager",
         kinds={"mlflow", "scikitlearn"},
@@ -145,7 +161,7 @@ def build_retrained_candidate(model: ModelConfig) -> dg.AssetsDefinition:
             raise dg.Failure(f"{model.name}: remediation.training_function is not configured")
         module_name, _, function_name = path.partition(":")
         train = getattr(importlib.import_module(module_name), function_name)
-        partitions = training_partitions(model, storage)
+        partitions = training_partitions(model, context.instance)
         window = labeled_window(model, storage, partitions)
         if window.empty:
             raise dg.Failure(f"{model.name}: no labeled partitions before the evaluation window to train on")
@@ -153,9 +169,9 @@ def build_retrained_candidate(model: ModelConfig) -> dg.AssetsDefinition:
             window, registered_model=model.registered_model, tracking_uri=mlflow.tracking_uri,
             features=model.columns.features, label=model.columns.label, task=model.task,
         ))
-        client = mlflow.client
-        client.set_registered_model_alias(model.registered_model, model.candidate_alias, version)
-        tag_version(client, model.registered_model, version, {
+        registry = mlflow.registry
+        registry.set_alias(model.registered_model, model.candidate_alias, version)
+        registry.tag_version(model.registered_model, version, {
             "monitoring.origin": "retrain", "monitoring.trained_on": partitions,
             "monitoring.dagster_run_id": context.run_id,
         })
@@ -170,7 +186,7 @@ def build_candidate_evaluation(model: ModelConfig) -> dg.AssetsDefinition:
     @dg.asset(
         name=CANDIDATE_EVALUATION,
         key_prefix=[model.name],
-        group_name=model.name,
+        group_name=promotion_group(model),
         deps=[dg.AssetKey([model.name, VALIDATED_BATCH]), dg.AssetKey([model.name, LABELS]),
               dg.AssetKey([model.name, RETRAINED_CANDIDATE])],
         io_manager_key="report_io_manager",
@@ -182,12 +198,14 @@ def build_candidate_evaluation(model: ModelConfig) -> dg.AssetsDefinition:
     )
     def candidate_evaluation(context: dg.AssetExecutionContext, mlflow: MlflowRegistry,
                              storage: MonitoringStorage):
-        report, checks = evaluate_candidate(model, mlflow, storage)
+        registry = mlflow.registry
+        report, checks = evaluate_candidate(model, registry, storage, context.instance)
         failed = [c for c in checks if not c.passed]
         report["gate"] = {"passed": not failed, "failures": [f"{c.name}: {c.description}" for c in failed]}
         if report.get("candidate") and failed:
-            reject(mlflow.client, model.registered_model, report["candidate"],
-                   report["gate"]["failures"], {"monitoring.dagster_run_id": context.run_id})
+            registry.reject(model.registered_model, report["candidate"], report["gate"]["failures"],
+                            {"monitoring.dagster_run_id": context.run_id,
+                             "monitoring.evaluated_on": report.get("partitions", [])})
         metrics = report.get("metrics", {})
         rows = [{"metric": name, "champion": metrics.get("champion", {}).get(name),
                  "candidate": value} for name, value in metrics.get("candidate", {}).items()]
@@ -195,6 +213,7 @@ def build_candidate_evaluation(model: ModelConfig) -> dg.AssetsDefinition:
             "champion_version": report.get("champion") or "",
             "candidate_version": report.get("candidate") or "",
             "labeled_rows": report.get("labeled_rows", 0),
+            "evaluated_on": dg.MetadataValue.json(report.get("partitions", [])),
             "side_by_side": markdown_table(rows, ["metric", "champion", "candidate"]),
             "gate": "passed" if not failed else "rejected",
         })
@@ -214,7 +233,7 @@ def build_champion_promotion(model: ModelConfig) -> dg.AssetsDefinition:
     @dg.asset(
         name=CHAMPION_PROMOTION,
         key_prefix=[model.name],
-        group_name=model.name,
+        group_name=promotion_group(model),
         ins={"candidate_evaluation": dg.AssetIn(key=[model.name, CANDIDATE_EVALUATION])},
         io_manager_key="report_io_manager",
         kinds={"mlflow"},
@@ -226,7 +245,7 @@ def build_champion_promotion(model: ModelConfig) -> dg.AssetsDefinition:
         if not candidate_evaluation.get("gate", {}).get("passed"):
             raise dg.Failure("the gate did not pass; refusing to promote")
         version = candidate_evaluation["candidate"]
-        outcome = promote(mlflow.client, model.registered_model, version, model.champion_alias,
+        outcome = mlflow.registry.promote(model.registered_model, version, model.champion_alias,
                           model.candidate_alias, {
                               "monitoring.dagster_run_id": context.run_id,
                               "monitoring.metrics": candidate_evaluation.get("metrics", {}),

@@ -4,30 +4,17 @@
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.common import dominant_version, markdown_table
+from monitoring_assets.assets.common import markdown_table
 from monitoring_assets.assets.names import INFERENCE_BATCH, SCHEMA_CHECK, VALIDATED_BATCH
 from monitoring_assets.config import ModelConfig
-from monitoring_assets.registry import Baseline
+from monitoring_assets.registry.served import frame_version
 from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
 from monitoring_assets.validation.readers import SOURCE_FILE_COLUMN
-from monitoring_assets.validation.schema import InferenceSchema, build_inference_schema
+from monitoring_assets.validation.schema import InferenceSchema, schema_for
 from monitoring_assets.validation.validate import ValidationOutcome, validate_batch
 from monitoring_assets.validation.verdict import judge
 
 _DAGSTER_TYPES = {"float": "float", "int": "int", "str": "string", "bool": "bool", "datetime": "datetime"}
-
-
-def schema_for(model: ModelConfig, baseline: Baseline) -> InferenceSchema:
-    return build_inference_schema(
-        signature_inputs=baseline.inputs,
-        reference=baseline.reference,
-        roles=model.columns,
-        task=model.task,
-        range_margin=model.schema_policy.range_margin,
-        strict=model.schema_policy.strict_columns,
-        feature_overrides=model.columns.features,
-        column_overrides=model.schema_policy.columns,
-    )
 
 
 def table_schema(schema: InferenceSchema) -> dg.TableSchema:
@@ -93,9 +80,10 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
         mlflow: MlflowRegistry,
         storage: MonitoringStorage,
     ):
-        champion = mlflow.version_for_alias(model.registered_model, model.champion_alias)
-        version = dominant_version(inference_batch, model.columns.model_version, champion)
-        schema = schema_for(model, mlflow.baseline(model.registered_model, version))
+        registry = mlflow.registry
+        champion = registry.version_for_alias(model.registered_model, model.champion_alias)
+        version = frame_version(inference_batch, model.columns.model_version, champion)
+        schema = schema_for(model, registry.baseline(model.registered_model, version))
         files = (
             sorted(inference_batch[SOURCE_FILE_COLUMN].unique().tolist())
             if SOURCE_FILE_COLUMN in inference_batch else []

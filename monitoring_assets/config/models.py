@@ -87,9 +87,6 @@ class DriftConfig(_Strict):
         default=7, ge=1, description="Partitions merged (from stored profiles) into the window score."
     )
 
-    def for_feature(self, name: str) -> DriftThreshold:
-        return self.features.get(name, self.default)
-
 
 class PerformanceThreshold(_Strict):
     """MLflow's MetricThreshold semantics, applied to the live metric against the baseline.
@@ -279,6 +276,12 @@ class NotificationsConfig(_Strict):
 class MlflowConfig(_Strict):
     tracking_uri: str
     registry_uri: str | None = None
+    artifact_location: str | None = Field(
+        default=None,
+        description="Artifact root of the experiments the project creates (monitoring runs). "
+        "Default: `<storage.root>/mlflow-artifacts` for a database or file store; a tracking "
+        "server chooses its own.",
+    )
 
 
 class StorageConfig(_Strict):

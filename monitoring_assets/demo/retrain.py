@@ -41,5 +41,5 @@ def train_on_window(window: pd.DataFrame, *, registered_model: str, tracking_uri
     model = fit_model(frame.iloc[:split])
     return log_and_register(
         tracking_uri, registered_model, model, frame.iloc[split:].reset_index(drop=True),
-        artifact_location="", tags={DIGEST_TAG: digest}, task=task, features=features,
+        artifact_location=None, tags={DIGEST_TAG: digest}, task=task, features=features,
     )

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from mlflow.tracking import MlflowClient
 
 from monitoring_assets.assets.names import MONITORING_CHECKS
 from monitoring_assets.config import MonitoringConfig, parse_config
@@ -49,7 +48,7 @@ def tracking_uri_for(home: Path) -> str:
 def demo_config(home: Path, start: dt.date, days: int) -> dict[str, Any]:
     paths = demo_paths(home)
     return {
-        "mlflow": {"tracking_uri": tracking_uri_for(home)},
+        "mlflow": {"tracking_uri": tracking_uri_for(home), "artifact_location": paths["artifacts"].as_posix()},
         "storage": {"root": paths["storage"].as_posix()},
         "links": {"dagster_url": "http://127.0.0.1:3000", "mlflow_url": "http://127.0.0.1:5000"},
         "models": [{
@@ -129,6 +128,7 @@ def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed
     from monitoring_assets.assets.factory import promotion_job_name
     from monitoring_assets.assets.promotion import labeled_window, training_partitions
     from monitoring_assets.demo.retrain import train_on_window
+    from monitoring_assets.registry.registry import registry_for
     from monitoring_assets.resources import MonitoringStorage
     from monitoring_assets.sensors.remediation import remediation_sensor_name
 
@@ -140,17 +140,17 @@ def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed
             instance=instance, tags=request.tags, raise_on_error=False, run_config=_QUIET_CONSOLE)
         say(f"  run {run.run_id}: {'success' if run.success else 'failed'}")
 
-    client = MlflowClient(tracking_uri=config.mlflow.tracking_uri)
-    bad = [v for v in client.search_model_versions(f"name='{REGISTERED_MODEL}'") if v.tags.get(BAD_CANDIDATE_TAG)]
+    registry = registry_for(config)
+    bad = [v for v in registry.versions(REGISTERED_MODEL) if v.tags.get(BAD_CANDIDATE_TAG)]
     storage = MonitoringStorage(root=config.storage.root)
-    window = labeled_window(model, storage, training_partitions(model, storage)) if not bad else None
+    window = labeled_window(model, storage, training_partitions(model, instance)) if not bad else None
     if window is not None and window.empty:
         say("gate: too few labeled days before the evaluation window to train a second candidate")
     elif window is not None:
         version = train_on_window(window, registered_model=REGISTERED_MODEL, tracking_uri=config.mlflow.tracking_uri,
                                   features=model.columns.features, shuffle_labels_seed=seed)
-        client.set_model_version_tag(REGISTERED_MODEL, version, BAD_CANDIDATE_TAG, "true")
-        client.set_registered_model_alias(REGISTERED_MODEL, model.candidate_alias, version)
+        registry.tag_version(REGISTERED_MODEL, version, {BAD_CANDIDATE_TAG: "true"})
+        registry.set_alias(REGISTERED_MODEL, model.candidate_alias, version)
         say(f"gate: a deliberately bad candidate (v{version}, trained on shuffled labels) goes to the gate")
         # The gate failing is the expected outcome here, so its step failure is not printed.
         run = defs.resolve_job_def(promotion_job_name(model)).execute_in_process(
@@ -158,12 +158,12 @@ def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
         failed = [e.check_name for e in run.get_asset_check_evaluations() if not e.passed]
         say(f"  blocking checks failed: {', '.join(failed) or 'none'}")
-    return audit_trail(client)
+    return audit_trail(registry)
 
 
-def audit_trail(client: MlflowClient) -> dict[str, Any]:
+def audit_trail(registry: Any) -> dict[str, Any]:
     decisions = []
-    for version in sorted(client.search_model_versions(f"name='{REGISTERED_MODEL}'"), key=lambda v: int(v.version)):
+    for version in registry.versions(REGISTERED_MODEL):
         tags = version.tags
         if "monitoring.decision" in tags:
             decisions.append({
@@ -173,7 +173,7 @@ def audit_trail(client: MlflowClient) -> dict[str, Any]:
                 "reasons": json.loads(tags.get("monitoring.rejection_reasons", "[]")),
                 "metrics": json.loads(tags.get("monitoring.metrics", "{}")),
             })
-    champion = client.get_model_version_by_alias(REGISTERED_MODEL, "champion").version
+    champion = registry.version_for_alias(REGISTERED_MODEL, "champion")
     return {"champion": str(champion), "decisions": decisions}
 
 
@@ -192,16 +192,15 @@ def evaluate_alert_sensor(config: MonitoringConfig, instance: Any, home: Path) -
 
 def ensure_champion(home: Path, seed: int) -> tuple[object, str]:
     """Train and register version 1 as champion, or reuse the one a previous run made."""
+    from monitoring_assets.registry import ModelRegistry
+
     tracking_uri = tracking_uri_for(home)
-    client = MlflowClient(tracking_uri=tracking_uri)
+    registry = ModelRegistry(tracking_uri)
     model, validation = train_demo_model(seed)
-    existing = client.search_model_versions(f"name='{REGISTERED_MODEL}'")
-    for version in existing:
+    for version in registry.versions(REGISTERED_MODEL):
         if version.tags.get(SEED_TAG) == str(seed):
-            try:
-                client.get_model_version_by_alias(REGISTERED_MODEL, "champion")
-            except Exception:
-                client.set_registered_model_alias(REGISTERED_MODEL, "champion", version.version)
+            if registry.alias_version(REGISTERED_MODEL, "champion") is None:
+                registry.set_alias(REGISTERED_MODEL, "champion", str(version.version))
             return model, str(version.version)
     version = log_and_register(
         tracking_uri, REGISTERED_MODEL, model, validation,

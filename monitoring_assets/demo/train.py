@@ -18,7 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from monitoring_assets.demo.data import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, make_labeled
 from monitoring_assets.performance.metrics import compute_metrics
-from monitoring_assets.registry import register_baseline
+from monitoring_assets.registry import ModelRegistry
 
 EXPERIMENT = "monitoring-demo"
 
@@ -53,7 +53,7 @@ def log_and_register(
     registered_model: str,
     model: Pipeline,
     validation: pd.DataFrame,
-    artifact_location: str,
+    artifact_location: str | None,
     tags: dict[str, str] | None = None,
     alias: str | None = None,
     task: str = "binary",
@@ -66,11 +66,11 @@ def log_and_register(
     from mlflow.models import infer_signature
 
     client = MlflowClient(tracking_uri=tracking_uri)
-    experiment = client.get_experiment_by_name(experiment_name)
-    experiment_id = (
-        experiment.experiment_id if experiment
-        else client.create_experiment(experiment_name, artifact_location=artifact_location or None)
-    )
+    registry = ModelRegistry(tracking_uri, artifact_location=artifact_location)
+    if artifact_location is None and client.get_experiment_by_name(experiment_name) is None:
+        raise ValueError(f"experiment {experiment_name!r} does not exist: give an artifact_location for it, "
+                         "or MLflow would put its artifacts in the current directory")
+    experiment_id = registry.experiment_id(experiment_name)
     scored = scored_frame(model, validation, task, features)
     metrics = compute_metrics(task, validation["label"], scored["prediction"], scored.get("score"))
     previous_uri = mlflow.get_tracking_uri()
@@ -92,7 +92,7 @@ def log_and_register(
     version = str(max(int(v.version) for v in versions))
     for key, value in (tags or {}).items():
         client.set_model_version_tag(registered_model, version, key, value)
-    register_baseline(client, registered_model, version, metrics, scored, alias=alias)
+    registry.register_baseline(registered_model, version, metrics, scored, alias=alias)
     return version
 
 

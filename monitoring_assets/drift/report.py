@@ -57,12 +57,6 @@ class DriftReport:
     def drifted(self) -> list[FeatureDrift]:
         return [f for f in self.features if f.level != "ok"]
 
-    def score_of(self, feature: str) -> float:
-        for f in self.features:
-            if f.feature == feature:
-                return f.score
-        raise KeyError(feature)
-
     def to_dict(self) -> dict[str, object]:
         return {"level": self.level, "features": [f.to_dict() for f in self.features]}
 
@@ -93,6 +87,11 @@ def _numeric_sketch(column: object) -> NumericSketch | None:
     if dist is None:
         return None
     return numeric_sketch_from_kll(dist.kll.value, dist.stddev)
+
+
+def missing_count(column: object) -> float:
+    counts = column.get_metric("counts")  # type: ignore[attr-defined]
+    return float(counts.null.value) if counts is not None else 0.0
 
 
 def category_counts(column: object) -> dict[str, float]:

@@ -9,21 +9,6 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-BINARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "positive_rate")
-MULTICLASS_METRICS = ("accuracy", "f1_macro", "f1_weighted")
-REGRESSION_METRICS = ("rmse", "mae", "r2", "bias")
-METRICS_BY_TASK = {
-    "binary": BINARY_METRICS,
-    "multiclass": MULTICLASS_METRICS,
-    "regression": REGRESSION_METRICS,
-}
-# Direction of each metric, for reports that do not carry a configured threshold.
-GREATER_IS_BETTER = {
-    "accuracy": True, "precision": True, "recall": True, "f1": True, "roc_auc": True,
-    "log_loss": False, "f1_macro": True, "f1_weighted": True, "rmse": False, "mae": False,
-    "r2": True,
-}
-
 
 def binary_metrics(y_true: Sequence, y_pred: Sequence, y_score: Sequence | None) -> dict[str, float]:
     y_true = np.asarray(y_true).astype(int)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,10 +88,6 @@ def window_check(labeled_rows: int, minimum: int, partitions: list[str]) -> Gate
         f"{labeled_rows} labeled rows in {len(partitions)} partition(s) (minimum {minimum})",
         {"observed": labeled_rows, "threshold": minimum, "partitions": partitions},
     )
-
-
-def gate_summary(checks: list[GateCheck]) -> dict[str, Any]:
-    return {"passed": all(c.passed for c in checks), "checks": [asdict(c) for c in checks]}
 
 
 def previous_champion_chain(version: str, tags_of: Callable[[str], Mapping[str, str]]) -> str | None:

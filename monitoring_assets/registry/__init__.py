@@ -1,21 +1,26 @@
-"""MLflow is the source of truth for baselines: metrics and a reference profile per version."""
+"""MLflow is the source of truth for baselines: metrics and a reference profile per version.
+
+`ModelRegistry` is the one route to MLflow; `register_baseline` is the entry point for
+training pipelines.
+"""
 
 from monitoring_assets.registry.baseline import (
     BASELINE_METRIC_PREFIX,
     REFERENCE_PROFILE_ARTIFACT,
     Baseline,
     BaselineNotFound,
-    load_baseline,
+    InputColumn,
     register_baseline,
-    resolve_alias,
 )
+from monitoring_assets.registry.registry import ModelRegistry, default_artifact_location
 
 __all__ = [
     "BASELINE_METRIC_PREFIX",
     "REFERENCE_PROFILE_ARTIFACT",
     "Baseline",
     "BaselineNotFound",
-    "load_baseline",
+    "InputColumn",
+    "ModelRegistry",
+    "default_artifact_location",
     "register_baseline",
-    "resolve_alias",
 ]

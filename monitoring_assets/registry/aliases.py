@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from mlflow.exceptions import MlflowException
@@ -18,31 +18,6 @@ ROLLED_BACK = "monitoring.rolled_back"
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-@contextlib.contextmanager
-def tracking_uri_of(client: MlflowClient) -> Iterator[None]:
-    """pyfunc resolves proxied artifact URIs through mlflow's global tracking URI.
-
-    Only the tracking URI is touched: pinning the global registry URI would silently send
-    every later client without an explicit registry to this store.
-    """
-    import mlflow
-
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(client.tracking_uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(previous)
-
-
-def load_pyfunc(client: MlflowClient, registered_model: str, version: str) -> Any:
-    import mlflow.pyfunc
-
-    uri = client.get_model_version_download_uri(registered_model, version)
-    with tracking_uri_of(client):
-        return mlflow.pyfunc.load_model(uri)
 
 
 def version_for(client: MlflowClient, registered_model: str, alias: str) -> str | None:

@@ -31,18 +31,7 @@ def partition_step(start: dt.datetime, grain_seconds: int) -> int:
     return int(start.timestamp() // grain_seconds)
 
 
-def _experiment_id(client: MlflowClient, name: str) -> str:
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        if experiment.lifecycle_stage == "deleted":
-            client.restore_experiment(experiment.experiment_id)
-        return experiment.experiment_id
-    return client.create_experiment(name, tags={TAG_MONITORING: "true"})
-
-
-def find_monitoring_run(client: MlflowClient, registered_model: str, version: str,
-                        experiment: str = MONITORING_EXPERIMENT) -> str | None:
-    experiment_id = _experiment_id(client, experiment)
+def find_monitoring_run(client: MlflowClient, experiment_id: str, registered_model: str, version: str) -> str | None:
     runs = client.search_runs(
         [experiment_id],
         filter_string=(
@@ -54,8 +43,7 @@ def find_monitoring_run(client: MlflowClient, registered_model: str, version: st
     return runs[0].info.run_id if runs else None
 
 
-def _create_run(client: MlflowClient, registered_model: str, version: str, experiment: str) -> str:
-    experiment_id = _experiment_id(client, experiment)
+def _create_run(client: MlflowClient, registered_model: str, version: str, experiment_id: str) -> str:
     run = client.create_run(
         experiment_id,
         run_name=f"monitoring {registered_model} v{version}",
@@ -88,6 +76,7 @@ def _copy_artifacts(client: MlflowClient, source_run: str, target_run: str) -> N
 
 def record_partition(
     client: MlflowClient,
+    experiment_id: str,
     registered_model: str,
     version: str,
     partition_start: dt.datetime,
@@ -95,15 +84,14 @@ def record_partition(
     metrics: Mapping[str, float],
     artifacts: Mapping[str, str | bytes] | None = None,
     partition_key: str | None = None,
-    experiment: str = MONITORING_EXPERIMENT,
 ) -> str:
     """Write one partition's values to the version's monitoring run; returns the run id."""
     step = partition_step(partition_start, grain_seconds)
     timestamp = int(partition_start.timestamp() * 1000)
     values = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
-    run_id = find_monitoring_run(client, registered_model, version, experiment)
+    run_id = find_monitoring_run(client, experiment_id, registered_model, version)
     if run_id is None:
-        run_id = _create_run(client, registered_model, version, experiment)
+        run_id = _create_run(client, registered_model, version, experiment_id)
 
     histories = {key: client.get_metric_history(run_id, key) for key in values}
     at_step = {key: [p for p in history if p.step == step] for key, history in histories.items()}
@@ -113,7 +101,7 @@ def record_partition(
 
     if not (unchanged or fresh):
         old_run = run_id
-        run_id = _create_run(client, registered_model, version, experiment)
+        run_id = _create_run(client, registered_model, version, experiment_id)
         kept: list[Metric] = []
         for key in client.get_run(old_run).data.metrics:
             for point in client.get_metric_history(old_run, key):
@@ -138,10 +126,9 @@ def record_partition(
     return run_id
 
 
-def record_comparison(client: MlflowClient, registered_model: str, artifacts: Mapping[str, str],
-                      experiment: str = MONITORING_EXPERIMENT) -> str:
+def record_comparison(client: MlflowClient, experiment_id: str, registered_model: str,
+                      artifacts: Mapping[str, str]) -> str:
     """Keep the version comparison table on one model-level run, replaced on each write."""
-    experiment_id = _experiment_id(client, experiment)
     runs = client.search_runs(
         [experiment_id],
         filter_string=f"tags.`{TAG_MODEL}` = '{registered_model}' and tags.`{TAG_KIND}` = 'comparison'",

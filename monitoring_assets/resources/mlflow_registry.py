@@ -1,33 +1,26 @@
-"""The MLflow model registry as a Dagster resource."""
+"""The MLflow registry as a Dagster resource: configuration in, a `ModelRegistry` out."""
 
 from __future__ import annotations
 
 from functools import cached_property
 
 import dagster as dg
-from mlflow.tracking import MlflowClient
-from pydantic import PrivateAttr
 
-from monitoring_assets.registry import Baseline, load_baseline, resolve_alias
+from monitoring_assets.registry import ModelRegistry
 
 
 class MlflowRegistry(dg.ConfigurableResource):
-    """Resolves aliases and reads baselines; one resource instance caches per run."""
+    """Every asset, sensor and job reaches MLflow through `.registry`, a `ModelRegistry`.
+
+    `cache_root` holds downloaded baselines (under the storage root), shared by every step and
+    run; `artifact_location` is where the experiments the project creates keep artifacts.
+    """
 
     tracking_uri: str
     registry_uri: str | None = None
-
-    _baselines: dict = PrivateAttr(default_factory=dict)
+    artifact_location: str | None = None
+    cache_root: str | None = None
 
     @cached_property
-    def client(self) -> MlflowClient:
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
-
-    def version_for_alias(self, registered_model: str, alias: str) -> str:
-        return resolve_alias(self.client, registered_model, alias)
-
-    def baseline(self, registered_model: str, version: str) -> Baseline:
-        key = (registered_model, str(version))
-        if key not in self._baselines:
-            self._baselines[key] = load_baseline(self.client, registered_model, str(version))
-        return self._baselines[key]
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(self.tracking_uri, self.registry_uri, self.artifact_location, self.cache_root)

@@ -44,11 +44,3 @@ class MonitoringStorage(dg.ConfigurableResource):
     def read_frame(self, model: str, asset: str, partition: str) -> pd.DataFrame:
         with fsspec.open(self._frame_path(model, asset, partition), "rb") as handle:
             return pd.read_parquet(handle)
-
-    def read_quarantine(self, model: str, partition: str) -> pd.DataFrame:
-        path = self.path(model, "quarantine", partition, ".parquet")
-        fs, fs_path = fsspec.core.url_to_fs(path)
-        if not fs.exists(fs_path):
-            return pd.DataFrame()
-        with fs.open(fs_path, "rb") as handle:
-            return pd.read_parquet(handle)

@@ -12,7 +12,7 @@ from monitoring_assets.assets.names import PERFORMANCE_CHECK
 from monitoring_assets.config import ModelConfig, MonitoringConfig
 from monitoring_assets.promotion.gate import previous_champion_chain
 from monitoring_assets.promotion.policy import decide
-from monitoring_assets.registry.aliases import now_iso, tag_version, version_for, version_tags
+from monitoring_assets.registry.aliases import now_iso
 from monitoring_assets.resources import MlflowRegistry
 from monitoring_assets.sensors.alert_sensor import notify_channels, read_check_alerts
 
@@ -61,12 +61,12 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
                           state.get("last_action_at"), policy.cooldown_hours * 3600, in_flight or bool(requests),
                           policy.dry_run)
         action = decision.action
-        client = mlflow.client
-        champion = version_for(client, model.registered_model, model.champion_alias)
+        registry = mlflow.registry
+        champion = registry.alias_version(model.registered_model, model.champion_alias)
         skipped = decision.skipped
         rollback_target = None
         if action in ("rollback", "rollback_then_retrain") and decision.acts and champion:
-            rollback_target = previous_champion_chain(champion, lambda v: version_tags(client, model.registered_model, v))
+            rollback_target = previous_champion_chain(champion, lambda v: registry.version_tags(model.registered_model, v))
             if rollback_target is None and action == "rollback":
                 skipped = "no earlier champion that was not itself rolled back"
         if action != "none":
@@ -77,8 +77,8 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
                 record = {"policy": action, "outcome": taken, "reason": decision.reason, "skipped": skipped,
                           "rollback_to": rollback_target, "at": now_iso()}
                 if champion:
-                    tag_version(client, model.registered_model, champion,
-                                {f"monitoring.remediation.{int(now)}": record})
+                    registry.tag_version(model.registered_model, champion,
+                                         {f"monitoring.remediation.{int(now)}": record})
                 title = (f"[REMEDIATION] {model.name} ({model.registered_model}): {action} {taken}"
                          + (f" ({skipped})" if skipped else ""))
                 notify_channels(config, model.name, "ERROR", title, decision.reason, context.log)

@@ -152,6 +152,20 @@ def _reference_facts(column: Any) -> dict[str, Any]:
     return facts
 
 
+def schema_for(model: Any, baseline: Any) -> InferenceSchema:
+    """The schema of a configured model (`ModelConfig`) against a version's baseline."""
+    return build_inference_schema(
+        signature_inputs=baseline.inputs,
+        reference=baseline.reference,
+        roles=model.columns,
+        task=model.task,
+        range_margin=model.schema_policy.range_margin,
+        strict=model.schema_policy.strict_columns,
+        feature_overrides=model.columns.features,
+        column_overrides=model.schema_policy.columns,
+    )
+
+
 def build_inference_schema(
     *,
     signature_inputs: Iterable[Any],

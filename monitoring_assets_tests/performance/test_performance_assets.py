@@ -4,7 +4,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from monitoring_assets.assets.names import LABEL_COVERAGE_CHECK, PERFORMANCE_CHECK
-from monitoring_assets.registry.monitoring_runs import find_monitoring_run
+from monitoring_assets.registry import ModelRegistry
 from monitoring_assets_tests.world import World, checks_of, day
 
 
@@ -49,7 +49,7 @@ def test_rerunning_a_partition_leaves_one_mlflow_point_per_metric(tmp_path):
     world.materialize(day(3))
 
     client = MlflowClient(tracking_uri=world.tracking_uri)
-    run_id = find_monitoring_run(client, world.registered_model, "1")
+    run_id = ModelRegistry(world.tracking_uri).monitoring_run(world.registered_model, "1")
     run = client.get_run(run_id)
     assert run.data.tags["monitoring"] == "true" and run.data.tags["monitoring.version"] == "1"
     for key in ("perf.accuracy", "labels.coverage", "drift.x1", "service.latency_p95_ms"):
@@ -84,7 +84,7 @@ def test_champion_switch_judges_each_partition_against_its_own_version(tmp_path)
     assert second.metadata["baseline"].value == pytest.approx(baselines[v2])
     assert first.passed and second.passed
     # Both versions now hold a monitoring run of their own.
-    assert find_monitoring_run(client, world.registered_model, v1) != find_monitoring_run(client, world.registered_model, v2)
+    assert ModelRegistry(world.tracking_uri).monitoring_run(world.registered_model, v1) != ModelRegistry(world.tracking_uri).monitoring_run(world.registered_model, v2)
 
 
 @pytest.mark.parametrize("task,metric", [("multiclass", "f1_macro"), ("regression", "rmse")])
@@ -98,7 +98,7 @@ def test_other_tasks_end_to_end(tmp_path, task, metric):
     assert healthy.passed and healthy.metadata["metric"].value == metric
     assert not degraded.passed and degraded.severity.value == "ERROR"
     client = MlflowClient(tracking_uri=world.tracking_uri)
-    run_id = find_monitoring_run(client, world.registered_model, "1")
+    run_id = ModelRegistry(world.tracking_uri).monitoring_run(world.registered_model, "1")
     assert len(client.get_metric_history(run_id, f"perf.{metric}")) == 2
 
 

@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from monitoring_assets.demo.train import log_and_register
-from monitoring_assets.registry.aliases import promote
+from monitoring_assets.registry import ModelRegistry
 from monitoring_assets.sensors import remediation as remediation_module
 from monitoring_assets.wiring import build_definitions, build_resources
 from monitoring_assets_tests.world import FEATURES, World, day, synthetic
@@ -117,8 +117,8 @@ def test_rollback_restores_the_previous_champion_and_skips_rolled_back_versions(
     world.register(seed=1)
     v2, v3, v4 = (world.register(seed=s, alias=None) for s in (2, 3, 4))
     client = world.client()
-    promote(client, world.registered_model, v2, "champion", "candidate", {})
-    promote(client, world.registered_model, v3, "champion", "candidate", {})
+    ModelRegistry(world.tracking_uri).promote(world.registered_model, v2, "champion", "candidate", {})
+    ModelRegistry(world.tracking_uri).promote(world.registered_model, v3, "champion", "candidate", {})
 
     assert world.run_job("rollback").success and world.champion() == v2
     assert world.tags(v3)["monitoring.rolled_back"] == "true"
@@ -128,7 +128,7 @@ def test_rollback_restores_the_previous_champion_and_skips_rolled_back_versions(
     # Someone puts v3 back by hand, then v4 is promoted over it: v4's previous champion is
     # v3, which was rolled back, and so was v2; the rollback lands on v1.
     client.set_registered_model_alias(world.registered_model, "champion", v3)
-    promote(client, world.registered_model, v4, "champion", "candidate", {})
+    ModelRegistry(world.tracking_uri).promote(world.registered_model, v4, "champion", "candidate", {})
     assert world.tags(v4)["monitoring.previous_champion"] == v3
     assert world.run_job("rollback").success and world.champion() == "1"
     # With nothing left to roll back to, the job fails loudly and moves nothing.
@@ -166,7 +166,7 @@ def test_cooldown_gives_one_action_for_two_triggers(tmp_path, clock):
     world = GateWorld(tmp_path)
     world.register(seed=1)
     v2 = world.register(seed=2, alias=None)
-    promote(world.client(), world.registered_model, v2, "champion", "candidate", {})
+    ModelRegistry(world.tracking_uri).promote(world.registered_model, v2, "champion", "candidate", {})
     policy = {"policy": "rollback", "consecutive_failures": 2, "cooldown_hours": 24}
     world.config_dict = (lambda base=world.config_dict: lambda **o: base(remediation=policy, **o))()
 
@@ -196,7 +196,7 @@ def test_dry_run_records_and_notifies_but_does_nothing(tmp_path, clock):
     world = GateWorld(tmp_path)
     world.register(seed=1)
     v2 = world.register(seed=2, alias=None)
-    promote(world.client(), world.registered_model, v2, "champion", "candidate", {})
+    ModelRegistry(world.tracking_uri).promote(world.registered_model, v2, "champion", "candidate", {})
     log = tmp_path / "notices.jsonl"
     base = world.config_dict
 
