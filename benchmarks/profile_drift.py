@@ -49,9 +49,8 @@ def numpy_floor(frame) -> None:
 def _method(name: str, rows: int, seed: int, repeat: int) -> dict:
     frame = benchmark_frame(rows, seed=seed)
     if name == "stock":
-        from monitoring_assets.profiling.whylogs_compat import stock_log, use_stock_whylogs
+        from monitoring_assets.profiling.whylogs_compat import stock_log
 
-        use_stock_whylogs(True)
         run = lambda: stock_log(frame)  # noqa: E731
     elif name == "project":
         from monitoring_assets.profiling.profiler import profile_frame

@@ -44,13 +44,22 @@ class _RedactSecrets(logging.Filter):
 
 
 _FILTER = _RedactSecrets()
-for _name in ("urllib3.connectionpool", "requests", "apprise"):
-    logging.getLogger(_name).addFilter(_FILTER)
+_REDACTED_LOGGERS = ("urllib3.connectionpool", "requests", "apprise")
+
+
+def install_redaction() -> None:
+    """Attach the filter to the HTTP and email loggers; called when a secret is first used, so
+    importing this module leaves the process's logging alone. Attaching twice is a no-op."""
+    for name in _REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 def register_secret(url_or_value: str | None) -> None:
     if not url_or_value:
         return
+    install_redaction()
     _SECRETS.add(url_or_value)
     parts = urlsplit(url_or_value)
     if parts.scheme and len(parts.path) > 1:

@@ -21,7 +21,11 @@ from monitoring_assets.assets.names import (
 )
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.performance.metrics import compute_metrics, metrics_by_segment
-from monitoring_assets.performance.service_health import judge_service_health, measure_service_health
+from monitoring_assets.performance.service_health import (
+    judge_service_health,
+    measure_service_health,
+    missing_role_columns,
+)
 from monitoring_assets.performance.thresholds import evaluate_threshold
 from monitoring_assets.registry import BaselineNotFound, ModelRegistry
 from monitoring_assets.registry.served import frame_version, row_versions
@@ -241,15 +245,25 @@ def build_service_health(model: ModelConfig, partitions_def: dg.PartitionsDefini
             (window.end - window.start).total_seconds(),
         )
         breaches = judge_service_health(health, model.service_level) if health.rows else []
-        yield dg.Output(health.to_dict() | {"partition": context.partition_key, "breaches": breaches},
+        no_data = missing_role_columns(inference_batch, {"latency": roles.latency, "error": roles.error})
+        yield dg.Output(health.to_dict() | {"partition": context.partition_key, "breaches": breaches,
+                                            "no_data": no_data},
                         metadata=float_metadata(health.to_dict()))
         slo = model.service_level
+        if breaches:
+            description = "; ".join(breaches)
+        elif no_data:
+            description = ("no data: " + "; ".join(no_data)
+                           + " (set the role to null in the config if the service does not log it)")
+        else:
+            description = "within the service level objective"
         yield dg.AssetCheckResult(
             check_name=LATENCY_SLO_CHECK,
-            passed=not breaches,
+            passed=not breaches and not no_data,
             severity=dg.AssetCheckSeverity.ERROR if breaches else dg.AssetCheckSeverity.WARN,
-            description="; ".join(breaches) if breaches else "within the service level objective",
+            description=description,
             metadata={
+                "status": "breached" if breaches else ("no_data" if no_data else "ok"),
                 "observed": finite_or_none(health.latency_p95_ms),
                 "threshold": slo.p95_ms,
                 "baseline": "service level objective (config)",

@@ -15,6 +15,7 @@ from monitoring_assets.assets.names import (
 )
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.drift import DriftReport, score_drift
+from monitoring_assets.drift.columns import categorical_columns, monitored_columns
 from monitoring_assets.drift.report import category_counts, missing_count
 from monitoring_assets.profiling.whylogs_compat import DatasetProfileView
 from monitoring_assets.profiling.profiler import merge_views, profile_frame
@@ -31,28 +32,18 @@ def profiled_version(view: DatasetProfileView, column: str | None, champion: str
     return partition_version(category_counts(profiled), missing_count(profiled), champion)
 
 
-def drifted_columns(model: ModelConfig, baseline: Baseline) -> list[str]:
-    features = model.columns.features or [c.name for c in baseline.inputs]
-    if not features:
-        raise ValueError(
-            f"{model.name}: no features configured and the model signature lists none"
-        )
-    if model.drift.include_prediction and model.columns.prediction not in features:
-        features = [*features, model.columns.prediction]
-    return features
-
-
 def drift_report(model: ModelConfig, baseline: Baseline, current: DatasetProfileView) -> DriftReport:
-    categorical = model.columns.categorical
-    if categorical is not None and model.task != "regression":
-        categorical = [*categorical, model.columns.prediction]
+    features = monitored_columns(model.columns, model.drift, [c.name for c in baseline.inputs],
+                                 baseline.reference.get_columns())
+    if not features:
+        raise ValueError(f"{model.name}: no features configured and the model signature lists none")
     return score_drift(
         baseline.reference,
         current,
-        drifted_columns(model, baseline),
+        features,
         thresholds=model.drift.features,
         default=model.drift.default,
-        categorical=categorical,
+        categorical=categorical_columns(model.columns, model.task, features, baseline.reference),
     )
 
 

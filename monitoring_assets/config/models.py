@@ -83,6 +83,9 @@ class DriftConfig(_Strict):
     default: DriftThreshold = Field(default_factory=DriftThreshold)
     features: dict[str, DriftThreshold] = Field(default_factory=dict)
     include_prediction: bool = True
+    include_score: bool = Field(
+        default=True, description="Score the score column's drift too: often the first sign of trouble."
+    )
     window_partitions: int = Field(
         default=7, ge=1, description="Partitions merged (from stored profiles) into the window score."
     )
@@ -142,7 +145,9 @@ class SchemaPolicy(_Strict):
     strict_columns: bool = False
     columns: dict[str, ColumnOverride] = Field(default_factory=dict)
     range_margin: float = Field(
-        default=1.0, ge=0, description="Widen the reference min/max by this share of their span."
+        default=0.5, ge=0,
+        description="Widen the reference min/max by this share of their span; a column that is "
+        "never negative in the reference keeps zero as its floor.",
     )
 
 
@@ -300,6 +305,11 @@ class SensorsConfig(_Strict):
         default=True, description="Start the sensors with the daemon (false: start them in the UI)."
     )
     landing_interval_seconds: int = Field(default=30, ge=1)
+    lookback_partitions: int = Field(
+        default=14, ge=1,
+        description="Partitions (ending at the newest) that the landing sensors look at on each tick; "
+        "the labels sensor reaches back past the label deadline as well.",
+    )
     alert_interval_seconds: int = Field(default=30, ge=1)
 
 

@@ -45,6 +45,21 @@ def measure_service_health(
     return ServiceHealth(rows, float(p50), float(p95), float(p99), error_rate, float(throughput))
 
 
+def missing_role_columns(frame: pd.DataFrame, columns: dict[str, str | None]) -> list[str]:
+    """Configured role columns (role -> column) that the batch lacks or holds only nulls in."""
+    if not len(frame):
+        return []
+    missing = []
+    for role, column in columns.items():
+        if not column:
+            continue
+        if column not in frame:
+            missing.append(f"{role} column {column!r} is missing")
+        elif frame[column].isna().all():
+            missing.append(f"{role} column {column!r} is all null")
+    return missing
+
+
 def judge_service_health(health: ServiceHealth, slo: ServiceLevelLike) -> list[str]:
     """Return the SLO breaches, empty when the batch meets every objective."""
     breaches = []

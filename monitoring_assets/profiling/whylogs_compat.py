@@ -1,15 +1,19 @@
 """The one place where the project imports whylogs.
 
 whylogs 1.6 still refers to `numpy.unicode_`, which numpy 2 removed; the alias is applied
-here, before whylogs is imported. whylogs' pandas preprocessing also calls Python lambdas
-on every value of a column; `_vectorised_pandas_split` replaces the common cases (numeric,
-boolean and string columns) with numpy operations that give the same counts, and hands
-everything else to the original code.
+here, before whylogs is imported (numpy's own name for the same type, so nothing else
+changes). whylogs' pandas preprocessing also calls Python lambdas on every value of a
+column; `_vectorised_pandas_split` replaces the common cases (numeric, boolean and string
+columns) with numpy operations that give the same counts, and hands everything else to the
+original code. The replacement is in force only inside `log_frame`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -132,28 +136,47 @@ def _frequent_items_update(self: FrequentItemsMetric, view: PreprocessedColumn) 
     return OperationResult(successes=result.successes + int(counts.sum()), failures=result.failures)
 
 
-PreprocessedColumn._pandas_split = _vectorised_pandas_split  # type: ignore[method-assign]
-CardinalityMetric.columnar_update = _cardinality_update  # type: ignore[method-assign]
-FrequentItemsMetric.columnar_update = _frequent_items_update  # type: ignore[method-assign]
+_PATCHES = (
+    (PreprocessedColumn, "_pandas_split", _original_pandas_split, _vectorised_pandas_split),
+    (CardinalityMetric, "columnar_update", _original_cardinality_update, _cardinality_update),
+    (FrequentItemsMetric, "columnar_update", _original_frequent_items_update, _frequent_items_update),
+)
+_patch_lock = threading.Lock()
+_patch_users = 0
 
 
-def use_stock_whylogs(enabled: bool) -> None:
-    """Switch whylogs' own per-value preprocessing back on (for benchmarks and equivalence tests)."""
-    if enabled:
-        PreprocessedColumn._pandas_split = _original_pandas_split  # type: ignore[method-assign]
-        CardinalityMetric.columnar_update = _original_cardinality_update  # type: ignore[method-assign]
-        FrequentItemsMetric.columnar_update = _original_frequent_items_update  # type: ignore[method-assign]
-    else:
-        PreprocessedColumn._pandas_split = _vectorised_pandas_split  # type: ignore[method-assign]
-        CardinalityMetric.columnar_update = _cardinality_update  # type: ignore[method-assign]
-        FrequentItemsMetric.columnar_update = _frequent_items_update  # type: ignore[method-assign]
+@contextlib.contextmanager
+def vectorised_preprocessing() -> Iterator[None]:
+    """whylogs' classes carry the vectorised methods only while a profile is being made here:
+    importing this module changes nothing, and other users of whylogs in the process get its
+    own behaviour outside these calls. Nested and concurrent calls share one patch."""
+    global _patch_users
+    with _patch_lock:
+        if _patch_users == 0:
+            for owner, name, _, replacement in _PATCHES:
+                setattr(owner, name, replacement)
+        _patch_users += 1
+    try:
+        yield
+    finally:
+        with _patch_lock:
+            _patch_users -= 1
+            if _patch_users == 0:
+                for owner, name, original, _ in _PATCHES:
+                    setattr(owner, name, original)
 
 
 def log_frame(frame: pd.DataFrame) -> DatasetProfileView:
     """Profile a frame with whylogs' standard schema; returns an ordinary profile view."""
-    profile = DatasetProfile()
-    profile.track(pandas=frame)
-    return profile.view()
+    with vectorised_preprocessing():
+        profile = DatasetProfile()
+        profile.track(pandas=frame)
+        return profile.view()
+
+
+def stock_log(frame: pd.DataFrame) -> Any:
+    """whylogs' own `why.log` with its own preprocessing, for comparisons and benchmarks."""
+    return whylogs.log(pandas=frame)
 
 
 def read_view(path: str) -> DatasetProfileView:
@@ -168,18 +191,13 @@ def view_to_bytes(view: DatasetProfileView) -> bytes:
     return view.serialize()
 
 
-def stock_log(frame: pd.DataFrame) -> Any:
-    """whylogs' own `why.log`, for comparisons and benchmarks."""
-    return whylogs.log(pandas=frame)
-
-
 __all__ = [
     "DatasetProfile",
     "DatasetProfileView",
     "log_frame",
     "read_view",
     "stock_log",
-    "use_stock_whylogs",
+    "vectorised_preprocessing",
     "view_from_bytes",
     "view_to_bytes",
 ]

@@ -21,19 +21,23 @@ def _version(info: dict) -> str:
     return f"{info.get('size')}"
 
 
-def scan_location(location: str) -> dict[str, str]:
-    """Map each data file below `location` (as `<partition>/<file>`) to its version."""
+def scan_partitions(location: str, partitions: list[str]) -> dict[str, str]:
+    """Map each data file inside the named partition folders (as `<partition>/<file>`) to its
+    version. Only those folders are listed, so a tick's cost follows
+    the look-back window, not the history of the landing zone."""
     fs, root = fsspec.core.url_to_fs(location)
-    if not fs.exists(root):
-        return {}
     root = root.rstrip("/")
     found = {}
-    for path, info in fs.find(root, detail=True).items():
-        relative = path[len(root):].lstrip("/")
-        name = relative.rsplit("/", 1)[-1]
-        if "/" not in relative or name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
+    for partition in partitions:
+        try:
+            entries = fs.ls(f"{root}/{partition}", detail=True)
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        found[relative] = _version(info)
+        for info in entries:
+            name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+            if info.get("type") == "directory" or name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
+                continue
+            found[f"{partition}/{name}"] = _version(info)
     return found
 
 

@@ -125,7 +125,7 @@ def _read_jsonl(raw: bytes, path: str) -> pd.DataFrame:
 
 def _read_parquet(raw: bytes, path: str) -> pd.DataFrame:
     if not raw:
-        return pd.DataFrame()
+        raise UnreadableFile(path, "empty file (0 bytes): a Parquet file has at least a footer")
     try:
         return pq.read_table(pa.BufferReader(raw)).to_pandas()
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:

@@ -39,7 +39,7 @@ class ColumnRule:
     def describe_checks(self) -> list[str]:
         checks = []
         if self.minimum is not None or self.maximum is not None:
-            checks.append(f"in_range({_fmt(self.minimum)}, {_fmt(self.maximum)})")
+            checks.append(f"in_range({_fmt(self.minimum, '-inf')}, {_fmt(self.maximum, 'inf')})")
         if self.kind in ("float", "int"):
             checks.append("finite")
         if self.allowed is not None:
@@ -51,8 +51,8 @@ class ColumnRule:
         return checks
 
 
-def _fmt(value: float | None) -> str:
-    return "-inf" if value is None else f"{value:.6g}"
+def _fmt(value: float | None, unbounded: str) -> str:
+    return unbounded if value is None else f"{value:.6g}"
 
 
 @dataclass
@@ -124,6 +124,21 @@ def _pandera_column(rule: ColumnRule) -> pa.Column:
     )
 
 
+_ROLES = ("id", "timestamp", "prediction", "score", "latency", "model_version", "error")
+
+
+def widened_range(low: float, high: float, margin: float) -> tuple[float, float]:
+    """The reference range widened by `margin` times its span on each side. A column that never
+    went negative in the reference keeps zero as its floor: counts, ages and amounts stay valid
+    up to the margin, and a negative value is a bad row."""
+    span = high - low
+    pad = margin * (span if span > 0 else max(abs(high), 1.0))
+    floor = low - pad
+    if low >= 0:
+        floor = max(floor, 0.0)
+    return floor, high + pad
+
+
 def _reference_column(reference: Any, name: str) -> Any:
     if reference is None:
         return None
@@ -172,7 +187,7 @@ def build_inference_schema(
     reference: Any,
     roles: Any,
     task: str,
-    range_margin: float = 1.0,
+    range_margin: float = 0.5,
     strict: bool = False,
     feature_overrides: Iterable[str] | None = None,
     column_overrides: Mapping[str, Any] | None = None,
@@ -183,7 +198,12 @@ def build_inference_schema(
     inputs = list(signature_inputs)
     features = list(feature_overrides) if feature_overrides else [i.name for i in inputs]
     by_name = {i.name: i for i in inputs}
+    # A column with a role (the score, say) that is also listed as a feature gets one rule: its
+    # role's. It is still scored for drift as a feature.
+    role_columns = {getattr(roles, role) for role in _ROLES if getattr(roles, role, None)}
     for name in features:
+        if name in role_columns:
+            continue
         spec = by_name.get(name)
         facts = _reference_facts(_reference_column(reference, name))
         if spec is not None:
@@ -197,10 +217,7 @@ def build_inference_schema(
         rule = ColumnRule(name=name, kind=kind, role="feature", required=required)
         rule.nullable = bool(facts.get("nulls", 0)) or not required
         if kind in ("float", "int") and "min" in facts:
-            span = facts["max"] - facts["min"]
-            pad = range_margin * (span if span > 0 else max(abs(facts["max"]), 1.0))
-            rule.minimum = facts["min"] - pad
-            rule.maximum = facts["max"] + pad
+            rule.minimum, rule.maximum = widened_range(facts["min"], facts["max"], range_margin)
         if kind == "str" and facts.get("categories"):
             rule.known_categories = facts["categories"]
         rules.append(rule)

@@ -227,7 +227,8 @@ def validate_batch(frame: pd.DataFrame, schema: InferenceSchema, files: list[str
     if failed_columns:
         pandera_schema = pandera_schema.remove_columns([c for c in failed_columns if c in pandera_schema.columns])
     try:
-        pandera_schema.validate(coerced, lazy=True)
+        if rows_in:  # no rows is "no data", not a batch without its columns
+            pandera_schema.validate(coerced, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         for case in cases.itertuples(index=False):
@@ -259,6 +260,15 @@ def validate_batch(frame: pd.DataFrame, schema: InferenceSchema, files: list[str
                 positions = np.flatnonzero(unseen.to_numpy()).tolist()
                 warnings.append(FailureGroup(rule.name, "unseen_category", len(positions),
                                              _examples(values[unseen]), _files_of(frame, positions)))
+
+    for rule in schema.rules:
+        # The served version decides which baseline judges the batch: without it the champion's
+        # is assumed, and a user should see that this is an assumption.
+        if rule.role == "model_version" and rows_in and (rule.name not in coerced or coerced[rule.name].isna().all()):
+            state = "missing" if rule.name not in coerced else "all null"
+            warnings.append(FailureGroup(rule.name, f"model_version_{state.replace(' ', '_')}", rows_in,
+                                         ["served version assumed to be the champion"],
+                                         _files_of(frame, list(range(min(rows_in, 1))))))
 
     if SHORT_LINE_COLUMN in frame:
         short = frame[SHORT_LINE_COLUMN].notna().to_numpy()

@@ -8,7 +8,6 @@ from monitoring_assets.profiling import profiler
 from monitoring_assets.profiling.whylogs_compat import (
     DatasetProfileView,
     stock_log,
-    use_stock_whylogs,
     view_from_bytes,
     view_to_bytes,
 )
@@ -48,11 +47,7 @@ def frame():
 
 @pytest.fixture(scope="module")
 def stock_view(frame):
-    use_stock_whylogs(True)
-    try:
-        return stock_log(frame).view()
-    finally:
-        use_stock_whylogs(False)
+    return stock_log(frame).view()
 
 
 def _summary(view: DatasetProfileView) -> pd.DataFrame:
