@@ -7,14 +7,20 @@ CONSTRAINTS := requirements/constraints-py$(PYVER).txt
 STAMP := $(VENV)/.installed
 DEMO_HOME ?= .demo
 PYTEST_ARGS ?=
+# MLflow 3 sends usage telemetry and writes ~/.config/mlflow unless told not to.
+export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: demo test ui bootstrap clean benchmark
+.PHONY: demo test test-fast ui bootstrap clean benchmark benchmark-sensors
 
 demo: $(STAMP)
 	$(BIN)/monitoring-assets demo --home $(DEMO_HOME)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The plain decision and maths tests: no MLflow store, no Dagster instance.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bootstrap: $(STAMP)
 
@@ -34,6 +40,9 @@ ui: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.profile_drift --rows 1000000
+
+benchmark-sensors: $(STAMP)
+	$(BIN)/python -m benchmarks.sensor_tick
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache

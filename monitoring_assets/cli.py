@@ -164,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # A command's output is its verdict; MLflow's download progress bars would bury it.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow 3's usage telemetry writes ~/.config/mlflow and calls out: nothing leaves the
+    # places the user configured unless the user opts in.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
         return int(args.func(args))
     except ConfigError as exc:

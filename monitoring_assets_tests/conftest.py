@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+# As the CLI and the deployment do: no usage telemetry leaves the machine or writes to ~.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 DEMO_START = dt.date(2026, 1, 1)
 DEMO_DAYS = 30
 DRIFT_DAY = 21
@@ -27,3 +30,18 @@ def demo_summary(tmp_path_factory):
 @pytest.fixture()
 def day_keys():
     return [(DEMO_START + dt.timedelta(days=i)).isoformat() for i in range(DEMO_DAYS)]
+
+
+# Modules whose tests stand up real MLflow stores, Dagster instances, servers or processes.
+# `make test` runs everything; `make test-fast` (pytest -m "not slow") runs the rest in seconds.
+SLOW_MODULES = {
+    "test_demo_end_to_end.py", "test_demo_rerun.py", "test_cli.py", "test_nothing_written_outside.py",
+    "test_performance_assets.py", "test_gate_and_remediation.py", "test_alert_sensor.py",
+    "test_landing_sensors.py", "test_production_e2e.py", "test_config.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

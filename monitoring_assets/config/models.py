@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from typing import Literal
 
@@ -279,7 +280,8 @@ class NotificationsConfig(_Strict):
 
 
 class MlflowConfig(_Strict):
-    tracking_uri: str
+    tracking_uri: str | None = Field(
+        default=None, description="Default: $MLFLOW_TRACKING_URI, read when the config is loaded.")
     registry_uri: str | None = None
     artifact_location: str | None = Field(
         default=None,
@@ -287,6 +289,15 @@ class MlflowConfig(_Strict):
         "Default: `<storage.root>/mlflow-artifacts` for a database or file store; a tracking "
         "server chooses its own.",
     )
+
+
+    @model_validator(mode="after")
+    def _tracking_uri_from_environment(self) -> MlflowConfig:
+        if not self.tracking_uri:
+            self.tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or None
+        if not self.tracking_uri:
+            raise ValueError("set mlflow.tracking_uri, or MLFLOW_TRACKING_URI in the environment")
+        return self
 
 
 class StorageConfig(_Strict):

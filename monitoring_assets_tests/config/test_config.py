@@ -108,3 +108,13 @@ def test_the_code_location_loads_and_validates(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_the_tracking_uri_may_come_from_the_environment(tmp_path, monkeypatch):
+    data = config_dict(tmp_path, "churn")
+    data["mlflow"] = {}
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    assert parse_config(data).mlflow.tracking_uri == "http://127.0.0.1:5999"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    with pytest.raises(ConfigError, match=r"mlflow: .*MLFLOW_TRACKING_URI"):
+        parse_config(data)

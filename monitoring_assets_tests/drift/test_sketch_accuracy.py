@@ -58,7 +58,12 @@ def test_sketch_scores_match_exact_scores(frames_and_report):
         else:
             exact = exact_categorical(reference[feature.feature].astype(str), current[feature.feature].astype(str))
         for metric, value in exact.items():
-            assert feature.scores[metric] == pytest.approx(value, abs=0.01), (feature.feature, metric)
+            # KLL (k=256) places each quantile within about 0.7% of rank, and it compacts at random:
+            # on a large PSI (0.65 here) that is a relative error, so large scores get 2% on top,
+            # and the normed Wasserstein of two near-equal columns was seen up to 0.012 off over
+            # repeated profiles of the same rows (0.003 exact), so it gets 0.02.
+            tolerance = 0.02 if metric == "wasserstein" else 0.01
+            assert feature.scores[metric] == pytest.approx(value, abs=tolerance, rel=0.02), (feature.feature, metric)
             checked += 1
     assert checked == 20 * 4 + 6 * 2
 
