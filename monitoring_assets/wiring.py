@@ -70,5 +70,6 @@ def build_definitions(config: MonitoringConfig) -> dg.Definitions:
         jobs += build_promotion_jobs(model)
     jobs_by_name = {job.name: job for job in jobs}
     return dg.Definitions(
-        assets=assets, jobs=jobs, sensors=build_sensors(config, jobs_by_name), resources=build_resources(config)
+        assets=assets, jobs=jobs, sensors=build_sensors(config, jobs_by_name), resources=build_resources(config),
+        executor=dg.in_process_executor,
     )

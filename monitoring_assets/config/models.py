@@ -146,7 +146,7 @@ class SchemaPolicy(_Strict):
     strict_columns: bool = False
     columns: dict[str, ColumnOverride] = Field(default_factory=dict)
     range_margin: float = Field(
-        default=0.5, ge=0,
+        default=1.0, ge=0,
         description="Widen the reference min/max by this share of their span; a column that is "
         "never negative in the reference keeps zero as its floor.",
     )

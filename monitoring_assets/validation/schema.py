@@ -187,7 +187,7 @@ def build_inference_schema(
     reference: Any,
     roles: Any,
     task: str,
-    range_margin: float = 0.5,
+    range_margin: float = 1.0,
     strict: bool = False,
     feature_overrides: Iterable[str] | None = None,
     column_overrides: Mapping[str, Any] | None = None,
