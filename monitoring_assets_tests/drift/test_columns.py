@@ -1,7 +1,5 @@
 """Which columns the drift check scores: the score by default, class predictions as categories."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 
