@@ -11,10 +11,10 @@ import hashlib
 
 import numpy as np
 import pandas as pd
-from mlflow.tracking import MlflowClient
 
 from monitoring_assets.demo.data import FEATURES
 from monitoring_assets.demo.train import fit_model, log_and_register
+from monitoring_assets.registry import ModelRegistry
 
 DIGEST_TAG = "monitoring.training_digest"
 
@@ -32,8 +32,7 @@ def train_on_window(window: pd.DataFrame, *, registered_model: str, tracking_uri
     if shuffle_labels_seed is not None:  # the demo's deliberately bad candidate
         frame = frame.assign(label=np.random.default_rng(shuffle_labels_seed).permutation(frame["label"].to_numpy()))
     digest = window_digest(frame, [*features, "label"])
-    client = MlflowClient(tracking_uri=tracking_uri)
-    for version in client.search_model_versions(f"name='{registered_model}'"):
+    for version in ModelRegistry(tracking_uri).versions(registered_model):
         if version.tags.get(DIGEST_TAG) == digest:
             return str(version.version)
     frame = frame.sort_values("timestamp") if "timestamp" in frame else frame
