@@ -114,6 +114,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    import os
+    from dataclasses import asdict
+
+    import dagster as dg
+
+    from monitoring_assets.assets.health import model_health
+    from monitoring_assets.assets.names import MONITORING_CHECKS
+    from monitoring_assets.config import ConfigError, load_config
+    from monitoring_assets.health.status import DEGRADED, render_table
+
+    config = load_config(args.config)
+    try:
+        models = [config.model(args.model)] if args.model else config.models
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+    if not os.environ.get("DAGSTER_HOME"):
+        raise ConfigError("DAGSTER_HOME is not set: it names the Dagster instance to read")
+    instance = dg.DagsterInstance.get()
+    result, degraded = {}, False
+    for model in models:
+        report, outcomes = model_health(instance, model)
+        degraded |= report.status == DEGRADED
+        result[model.name] = {
+            "health": report.to_dict(),
+            "partitions": {p: {c: asdict(o) for c, o in checks.items()} for p, checks in sorted(outcomes.items())},
+        }
+        if not args.json:
+            print(report.headline())
+            for failing in report.failing:
+                print(f"  {failing['check']} ({failing['severity']}) since {failing['since']}: {failing['description']}")
+            if report.drifted_features:
+                print(f"  top drifted features: {', '.join(report.drifted_features)}")
+            print(render_table(outcomes, MONITORING_CHECKS))
+            print()
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    return 1 if degraded else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitoring-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -147,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--to", help="last partition key of a backfill range (inclusive)")
     run.add_argument("--config")
     run.set_defaults(func=_cmd_run)
+
+    status = sub.add_parser("status", help="each model's health and per-partition check table, from $DAGSTER_HOME "
+                            "(exit 1 when a model is DEGRADED)")
+    status.add_argument("--model")
+    status.add_argument("--config")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_cmd_status)
 
     check = sub.add_parser("check-file", help="validate files before they land (exit 0 clean, 1 bad rows, 2 unusable)")
     check.add_argument("--model", required=True)

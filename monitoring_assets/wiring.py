@@ -16,8 +16,10 @@ from monitoring_assets.assets.factory import (
     retrain_job_name,
     rollback_job_name,
 )
+from monitoring_assets.assets.health import build_health_job, build_health_sensor
 from monitoring_assets.config import MonitoringConfig
 from monitoring_assets.registry.registry import registry_settings
+from monitoring_assets.resources.storage import frames_base
 from monitoring_assets.sensors.alert_sensor import build_alert_sensor
 from monitoring_assets.sensors.landing import build_landing_sensor
 from monitoring_assets.sensors.remediation import build_remediation_sensor
@@ -39,7 +41,7 @@ def build_resources(config: MonitoringConfig) -> dict[str, object]:
     return {
         "mlflow": build_registry_resource(config),
         "storage": MonitoringStorage(root=root),
-        "frame_io_manager": FrameIOManager(base_path=f"{root}/frames"),
+        "frame_io_manager": FrameIOManager(base_path=frames_base(root)),
         "profile_io_manager": ProfileIOManager(base_path=f"{root}/profiles"),
         "report_io_manager": JsonIOManager(base_path=f"{root}/reports"),
     }
@@ -58,6 +60,7 @@ def build_sensors(config: MonitoringConfig, jobs_by_name: dict) -> list[dg.Senso
             model, "labels", model.labels.location, labels_job_name(model), partitions_def, config.sensors))
         job_models[monitoring_job_name(model)] = model.name
         job_models[labels_job_name(model)] = model.name
+        sensors.append(build_health_sensor(model, config.sensors.alert_interval_seconds, config.sensors.default_running))
     sensors.append(build_alert_sensor(config, job_models))
     return sensors
 
@@ -66,7 +69,8 @@ def build_definitions(config: MonitoringConfig) -> dg.Definitions:
     assets = [asset for model in config.models for asset in build_model_assets(model)]
     jobs = []
     for model in config.models:
-        jobs += [build_monitoring_job(model), build_labels_job(model), build_comparison_job(model)]
+        jobs += [build_monitoring_job(model), build_labels_job(model), build_comparison_job(model),
+                 build_health_job(model)]
         jobs += build_promotion_jobs(model)
     jobs_by_name = {job.name: job for job in jobs}
     return dg.Definitions(

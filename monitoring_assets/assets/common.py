@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,3 +39,14 @@ def float_metadata(values: Mapping[str, Any], prefix: str = "") -> dict[str, flo
         if number is not None:
             result[f"{prefix}{key}"] = number
     return result
+
+
+def partition_check_spec(name: str, asset: list[str], partitions_def: dg.PartitionsDefinition,
+                         description: str, blocking: bool = False) -> dg.AssetCheckSpec:
+    """A check whose evaluations are stored per partition, so the UI shows each partition's
+    verdict rather than the newest one. `partitions_def` on a check spec is a preview in
+    Dagster 1.13 (pinned in pyproject.toml); its warning is kept out of users' logs here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*")
+        return dg.AssetCheckSpec(name, asset=asset, description=description, blocking=blocking,
+                                 partitions_def=partitions_def)

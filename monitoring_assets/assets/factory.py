@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from monitoring_assets.assets.health import build_health
 from monitoring_assets.assets.ingest import build_inference_batch, build_labels
+from monitoring_assets.assets.partitions import partitions_for
 from monitoring_assets.assets.mlflow_writeback import build_monitoring_run, build_version_comparison
 from monitoring_assets.assets.names import (
     CANDIDATE_EVALUATION,
@@ -21,21 +23,6 @@ from monitoring_assets.assets.performance import build_model_performance, build_
 from monitoring_assets.assets.profile_drift import build_feature_drift, build_inference_profile
 from monitoring_assets.assets.validation import build_validated_batch
 from monitoring_assets.config import ModelConfig
-
-
-def partitions_for(model: ModelConfig) -> dg.TimeWindowPartitionsDefinition:
-    spec = model.partitions
-    if spec.grain == "hourly":
-        return dg.HourlyPartitionsDefinition(
-            start_date=spec.start.strftime("%Y-%m-%d-%H:%M"),
-            end_date=spec.end.strftime("%Y-%m-%d-%H:%M") if spec.end else None,
-            timezone=spec.timezone,
-        )
-    return dg.DailyPartitionsDefinition(
-        start_date=spec.start.strftime("%Y-%m-%d"),
-        end_date=spec.end.strftime("%Y-%m-%d") if spec.end else None,
-        timezone=spec.timezone,
-    )
 
 
 def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
@@ -57,6 +44,7 @@ def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
         build_retrained_candidate(model),
         build_candidate_evaluation(model),
         build_champion_promotion(model),
+        build_health(model),
     ]
 
 

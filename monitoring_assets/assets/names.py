@@ -33,3 +33,8 @@ MONITORING_CHECKS = (
     LABEL_COVERAGE_CHECK,
     LATENCY_SLO_CHECK,
 )
+
+HEALTH = "health"
+HEALTH_GROUP = "model_health"
+HEALTH_CHECK = "model_healthy"
+FRESHNESS_CHECK = "data_freshness"

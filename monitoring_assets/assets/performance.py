@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.common import finite_or_none, float_metadata, markdown_table
+from monitoring_assets.assets.common import finite_or_none, float_metadata, markdown_table, partition_check_spec
 from monitoring_assets.assets.names import (
     INFERENCE_BATCH,
     LABEL_COVERAGE_CHECK,
@@ -122,8 +122,11 @@ def performance_check(model: ModelConfig, evaluations: list[dict[str, Any]], cov
     failures = [r for e in evaluations for r in (o for o in e["outcomes"] if not o["passed"])]
     missing = [e for e in evaluations if e.get("error")]
     main = _main_evaluation(evaluations, partition_version)
-    first_metric = next(iter(model.performance))
-    headline = next((o for o in main["outcomes"] if o["metric"] == first_metric), None)
+    # The headline is the metric that failed (the first one configured when none did).
+    failed_metrics = [o for o in main["outcomes"] if not o["passed"]]
+    headline = failed_metrics[0] if failed_metrics else next(
+        (o for o in main["outcomes"] if o["metric"] == next(iter(model.performance))), None)
+    first_metric = headline["metric"] if headline else next(iter(model.performance))
     if failures or missing:
         reasons = [reason for o in failures for reason in o["reasons"]] + [e["error"] for e in missing]
         description = "; ".join(reasons)
@@ -147,6 +150,10 @@ def performance_check(model: ModelConfig, evaluations: list[dict[str, Any]], cov
             "baseline": finite_or_none(headline["baseline"]) if headline else None,
             "threshold": finite_or_none(headline["limit"]) if headline else None,
             "label_coverage": coverage,
+            "failed_metrics": dg.MetadataValue.json(sorted({r["metric"] for r in rows if not r["passed"]})),
+            "metric_outcomes": dg.MetadataValue.json([
+                {k: (finite_or_none(v) if k in ("value", "baseline", "limit") else v) for k, v in row.items()}
+                for row in rows]),
             "metrics": markdown_table(rows, ["version", "metric", "value", "baseline", "limit", "passed", "rows"]),
         },
     )
@@ -165,11 +172,11 @@ def build_model_performance(model: ModelConfig, partitions_def: dg.PartitionsDef
         io_manager_key="report_io_manager",
         kinds={"scikitlearn", "mlflow"},
         check_specs=[
-            dg.AssetCheckSpec(PERFORMANCE_CHECK, asset=[model.name, MODEL_PERFORMANCE],
-                              description="Each served version meets its MetricThresholds against "
-                              "the baseline registered with it in MLflow."),
-            dg.AssetCheckSpec(LABEL_COVERAGE_CHECK, asset=[model.name, MODEL_PERFORMANCE],
-                              description="Enough labels arrived before the label deadline."),
+            partition_check_spec(PERFORMANCE_CHECK, [model.name, MODEL_PERFORMANCE], partitions_def,
+                                 "Each served version meets its MetricThresholds against the baseline "
+                                 "registered with it in MLflow (passed while labels are pending)."),
+            partition_check_spec(LABEL_COVERAGE_CHECK, [model.name, MODEL_PERFORMANCE], partitions_def,
+                                 "Enough labels arrived before the label deadline."),
         ],
         description="Performance metrics of the partition against the served version's baseline.",
     )
@@ -232,8 +239,8 @@ def build_service_health(model: ModelConfig, partitions_def: dg.PartitionsDefini
         ins={"inference_batch": dg.AssetIn(key=[model.name, INFERENCE_BATCH])},
         io_manager_key="report_io_manager",
         check_specs=[
-            dg.AssetCheckSpec(LATENCY_SLO_CHECK, asset=[model.name, SERVICE_HEALTH],
-                              description="Latency percentiles and error rate within the SLO."),
+            partition_check_spec(LATENCY_SLO_CHECK, [model.name, SERVICE_HEALTH], partitions_def,
+                                 "Latency percentiles and error rate within the SLO; no data is a warning."),
         ],
         description="Latency percentiles, error rate and throughput of the partition.",
     )

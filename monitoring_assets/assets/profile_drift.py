@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.common import finite_or_none, markdown_table
+from monitoring_assets.assets.common import finite_or_none, markdown_table, partition_check_spec
 from monitoring_assets.assets.names import (
     DRIFT_CHECK,
     FEATURE_DRIFT,
@@ -127,10 +127,9 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
         io_manager_key="report_io_manager",
         kinds={"whylogs"},
         check_specs=[
-            dg.AssetCheckSpec(
-                DRIFT_CHECK,
-                asset=[model.name, FEATURE_DRIFT],
-                description="Every feature and the prediction stay within their drift thresholds "
+            partition_check_spec(
+                DRIFT_CHECK, [model.name, FEATURE_DRIFT], partitions_def,
+                "Every feature, the prediction and the score stay within their drift thresholds "
                 "(effect sizes against the reference profile of the version that served the partition).",
             )
         ],

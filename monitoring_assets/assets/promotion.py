@@ -27,6 +27,7 @@ from monitoring_assets.promotion.gate import (
     threshold_check,
     window_check,
 )
+from monitoring_assets.promotion.window import labeled_window
 from monitoring_assets.registry import ModelRegistry
 from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
 from monitoring_assets.validation.schema import schema_for
@@ -55,18 +56,6 @@ def labeled_partitions(instance: dg.DagsterInstance, model: ModelConfig, newest:
             if len(found) >= newest:
                 break
     return sorted(found)
-
-
-def labeled_window(model: ModelConfig, storage: MonitoringStorage, partitions: list[str]) -> pd.DataFrame:
-    roles = model.columns
-    frames = []
-    for partition in partitions:
-        predictions = storage.read_frame(model.name, VALIDATED_BATCH, partition)
-        labels = storage.read_frame(model.name, LABELS, partition)
-        predictions[roles.id] = predictions[roles.id].astype(str)
-        joined = predictions.drop(columns=[roles.label], errors="ignore").merge(labels, on=roles.id, how="inner")
-        frames.append(joined.assign(_partition=partition))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def evaluation_partitions(model: ModelConfig, instance: dg.DagsterInstance) -> list[str]:

@@ -4,7 +4,7 @@
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.common import markdown_table
+from monitoring_assets.assets.common import markdown_table, partition_check_spec
 from monitoring_assets.assets.names import INFERENCE_BATCH, SCHEMA_CHECK, VALIDATED_BATCH
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.registry.served import frame_version
@@ -64,12 +64,11 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
         io_manager_key="frame_io_manager",
         kinds={"pandera", "pandas"},
         check_specs=[
-            dg.AssetCheckSpec(
-                SCHEMA_CHECK,
-                asset=[model.name, VALIDATED_BATCH],
-                blocking=True,
-                description="Rows and columns match the schema derived from the MLflow signature "
+            partition_check_spec(
+                SCHEMA_CHECK, [model.name, VALIDATED_BATCH], partitions_def,
+                "Rows and columns match the schema derived from the MLflow signature "
                 "and reference profile; bad rows are quarantined.",
+                blocking=True,
             )
         ],
         description="Rows of the inference batch that pass the Pandera schema.",

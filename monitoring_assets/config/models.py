@@ -122,6 +122,14 @@ class LabelsPolicy(_Strict):
     deadline_hours: float = Field(default=72, gt=0)
 
 
+class FreshnessPolicy(_Strict):
+    """Inference data for a partition is due `max_delay_hours` after the partition ends."""
+
+    enabled: bool = True
+    max_delay_hours: float | None = Field(
+        default=None, gt=0, description="Default: two partitions' length (48 h daily, 2 h hourly).")
+
+
 class ServiceLevel(_Strict):
     p50_ms: float | None = None
     p95_ms: float | None = 250.0
@@ -204,6 +212,10 @@ class ModelConfig(_Strict):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     performance: dict[str, PerformanceThreshold] = Field(default_factory=dict)
     labels_policy: LabelsPolicy = Field(default_factory=LabelsPolicy)
+    freshness: FreshnessPolicy = Field(default_factory=FreshnessPolicy)
+    owners: list[str] = Field(
+        default_factory=list, description="Dagster owners of the model's assets: emails or `team:name`.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Dagster tags of the model's assets.")
     service_level: ServiceLevel = Field(default_factory=ServiceLevel)
     schema_policy: SchemaPolicy = Field(default_factory=SchemaPolicy)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)

@@ -126,7 +126,8 @@ def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed
     """The remediation sensor retrains after the degradation and the gate promotes the new
     version; then a deliberately bad candidate is put to the same gate and rejected."""
     from monitoring_assets.assets.factory import promotion_job_name
-    from monitoring_assets.assets.promotion import labeled_window, training_partitions
+    from monitoring_assets.assets.promotion import training_partitions
+    from monitoring_assets.promotion.window import labeled_window
     from monitoring_assets.demo.retrain import train_on_window
     from monitoring_assets.registry.registry import registry_for
     from monitoring_assets.resources import MonitoringStorage
@@ -238,7 +239,8 @@ def _dagster_instance(dagster_home: Path):
 _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def materialize_partitions(config: MonitoringConfig, instance: Any, partition_keys: list[str]) -> dict[str, dict]:
+def materialize_partitions(config: MonitoringConfig, instance: Any, partition_keys: list[str],
+                           say: Any = None) -> dict[str, dict]:
     """Run the monitoring job of the (first) model for each partition; returns check outcomes."""
     from monitoring_assets.assets.factory import comparison_job_name, monitoring_job_name
     from monitoring_assets.wiring import build_definitions
@@ -259,6 +261,9 @@ def materialize_partitions(config: MonitoringConfig, instance: Any, partition_ke
                 "description": evaluation.description or "",
                 "metadata": {k: _plain(v) for k, v in evaluation.metadata.items()},
             }
+        if say is not None:
+            verdicts = " ".join(f"{name}={'ok' if c['passed'] else c['severity']}" for name, c in checks.items())
+            say(f"  {key} ({len(outcomes) + 1}/{len(partition_keys)}): {verdicts}")
         outcomes[key] = {"run_id": result.run_id, "success": result.success, "checks": checks}
     defs.resolve_job_def(comparison_job_name(model)).execute_in_process(
         instance=instance, raise_on_error=True, run_config=_QUIET_CONSOLE
@@ -275,32 +280,18 @@ def _plain(value: Any) -> Any:
     return str(raw)
 
 
-def _cell(check: dict | None) -> str:
-    if check is None:
-        return "-"
-    if check["metadata"].get("status") == "pending":
-        return "pending"
-    if check["passed"]:
-        return "ok"
-    return check["severity"]
+def judge_and_show_health(config: MonitoringConfig, instance: Any) -> dict[str, Any]:
+    """Materialize the model's health asset, as its sensor would, and read it back."""
+    from monitoring_assets.assets.health import health_job_name, model_health
+    from monitoring_assets.health.status import render_table
+    from monitoring_assets.wiring import build_definitions
 
-
-def render_table(outcomes: dict[str, dict]) -> str:
-    columns = list(MONITORING_CHECKS)
-    header = f"{'partition':<12}" + "".join(f"{c:<26}" for c in columns) + "detail"
-    lines = [header, "-" * len(header)]
-    for key, outcome in outcomes.items():
-        checks = outcome["checks"]
-        drift = checks.get("drift_within_limits")
-        perf = checks.get("performance_vs_baseline")
-        details = []
-        if drift and drift["metadata"].get("observed") is not None:
-            details.append(f"max drift {drift['metadata']['observed']:.3f} ({drift['metadata'].get('observed_feature')})")
-        if perf and perf["metadata"].get("observed") is not None:
-            details.append(f"accuracy {perf['metadata']['observed']:.3f} vs {perf['metadata']['baseline']:.3f}")
-        row = f"{key:<12}" + "".join(f"{_cell(checks.get(c)):<26}" for c in columns)
-        lines.append(row + "; ".join(details))
-    return "\n".join(lines)
+    model = config.models[0]
+    build_definitions(config).resolve_job_def(health_job_name(model)).execute_in_process(
+        instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE)
+    report, outcomes = model_health(instance, model)
+    return {"report": report.to_dict(), "headline": report.headline(),
+            "table": render_table(outcomes, MONITORING_CHECKS)}
 
 
 def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: dt.date | None = None,
@@ -338,7 +329,7 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
 
     instance = _dagster_instance(paths["dagster"])
     say(f"materializing {days} partitions into the Dagster instance at {paths['dagster']} ...")
-    outcomes = materialize_partitions(config, instance, partition_keys)
+    outcomes = materialize_partitions(config, instance, partition_keys, say)
 
     say("")
     say("evaluating the remediation sensor and the promotion gate ...")
@@ -355,6 +346,8 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
     messages_after = evaluate_alert_sensor(config, instance, home)
     say(f"alerts: {messages_after - messages_before} new message(s) this run, {messages_after} in {home / 'alerts.log'}")
 
+    health = judge_and_show_health(config, instance)
+
     summary = {
         "model": MODEL_NAME,
         "registered_model": REGISTERED_MODEL,
@@ -365,11 +358,13 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
         "drift_day": partition_keys[drift_day - 1] if drift_day <= days else None,
         "alerts": {"new_messages": messages_after - messages_before, "log": str(home / "alerts.log")},
         "promotion": promotion,
+        "health": health["report"],
         "partitions": {key: {"run_id": o["run_id"], "checks": o["checks"]} for key, o in outcomes.items()},
     }
     paths["summary"].write_text(json.dumps(summary, indent=2, default=str))
     say("")
-    say(render_table(outcomes))
+    say(health["headline"])
+    say(health["table"])
     say("")
     say(f"summary: {paths['summary']}")
     say("look at it: make ui  (Dagster on http://127.0.0.1:3000, MLflow on http://127.0.0.1:5000)")

@@ -6,6 +6,13 @@ import fsspec
 import pandas as pd
 import dagster as dg
 
+from monitoring_assets.assets.names import LABELS, VALIDATED_BATCH
+
+
+def frames_base(root: str) -> str:
+    """Where the FrameIOManager keeps the stored batches: one layout, named once."""
+    return f"{root.rstrip('/')}/frames"
+
 
 class MonitoringStorage(dg.ConfigurableResource):
     """A root folder or fsspec URL; layout `<root>/<model>/<kind>/<partition>.<ext>`."""
@@ -31,15 +38,11 @@ class MonitoringStorage(dg.ConfigurableResource):
         return path
 
     def _frame_path(self, model: str, asset: str, partition: str) -> str:
-        # The FrameIOManager's layout: <root>/frames/<model>/<asset>/<partition>.parquet
-        return f"{self.root.rstrip('/')}/frames/{model}/{asset}/{partition}.parquet"
+        # The FrameIOManager (a UPathIOManager on frames_base) keeps <asset key>/<partition>.parquet.
+        return f"{frames_base(self.root)}/{model}/{asset}/{partition}.parquet"
 
-    def stored_partitions(self, model: str, asset: str) -> list[str]:
-        fs, folder = fsspec.core.url_to_fs(f"{self.root.rstrip('/')}/frames/{model}/{asset}")
-        if not fs.exists(folder):
-            return []
-        return sorted(p.rsplit("/", 1)[-1][: -len(".parquet")] for p in fs.ls(folder, detail=False)
-                      if p.endswith(".parquet"))
+    def labeled_frames(self, model: str, partition: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return (self.read_frame(model, VALIDATED_BATCH, partition), self.read_frame(model, LABELS, partition))
 
     def read_frame(self, model: str, asset: str, partition: str) -> pd.DataFrame:
         with fsspec.open(self._frame_path(model, asset, partition), "rb") as handle:
