@@ -108,7 +108,7 @@ def build_promotion_jobs(model: ModelConfig) -> list:
         dg.define_asset_job(
             promotion_job_name(model), selection=dg.AssetSelection.assets(*gate),
             description=f"Judge the {model.candidate_alias!r} version of {model.registered_model} "
-            f"and promote it only if every blocking gate check passes.",
+            f"and promote it only if every gate check passes.",
         ),
         dg.define_asset_job(
             retrain_job_name(model),

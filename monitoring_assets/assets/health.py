@@ -11,6 +11,7 @@ from monitoring_assets.assets.names import (
     HEALTH_GROUP,
     MODEL_PERFORMANCE,
     MONITORING_CHECKS,
+    MONITORING_RUN,
     SERVICE_HEALTH,
     VALIDATED_BATCH,
 )
@@ -115,14 +116,12 @@ def build_health_sensor(model: ModelConfig, interval_seconds: int, default_runni
     def health_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         import time
 
-        latest = 0
-        # Verdicts are stored with the materializations they judge: the newest one marks them.
-        for asset in (VALIDATED_BATCH, FEATURE_DRIFT, MODEL_PERFORMANCE, SERVICE_HEALTH):
-            records = context.instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey([model.name, asset])), limit=1, ascending=False,
-            ).records
-            if records:
-                latest = max(latest, int(records[0].storage_id))
+        # The write-back is the last step of the monitoring and labels jobs: one health run per
+        # finished partition run, not one per step.
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey([model.name, MONITORING_RUN])), limit=1, ascending=False,
+        ).records
+        latest = int(records[0].storage_id) if records else 0
         hour = int(time.time() // 3600)
         marker = f"{latest}:{hour}"
         if marker == context.cursor:

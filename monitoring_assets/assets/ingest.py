@@ -30,6 +30,8 @@ def build_inference_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
     @dg.asset(
         name=INFERENCE_BATCH,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
         io_manager_key="frame_io_manager",
@@ -60,6 +62,8 @@ def build_labels(model: ModelConfig, partitions_def: dg.PartitionsDefinition) ->
     @dg.asset(
         name=LABELS,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
         io_manager_key="frame_io_manager",

@@ -49,6 +49,8 @@ def build_monitoring_run(model: ModelConfig, partitions_def: dg.PartitionsDefini
     @dg.asset(
         name=MONITORING_RUN,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
         ins={
@@ -134,6 +136,8 @@ def build_version_comparison(model: ModelConfig) -> dg.AssetsDefinition:
     @dg.asset(
         name=VERSION_COMPARISON,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=f"{model.name}_promotion",
         ins={
             "model_performance": dg.AssetIn(

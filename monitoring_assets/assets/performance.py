@@ -163,6 +163,8 @@ def build_model_performance(model: ModelConfig, partitions_def: dg.PartitionsDef
     @dg.asset(
         name=MODEL_PERFORMANCE,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
         ins={
@@ -234,10 +236,13 @@ def build_service_health(model: ModelConfig, partitions_def: dg.PartitionsDefini
     @dg.asset(
         name=SERVICE_HEALTH,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
         ins={"inference_batch": dg.AssetIn(key=[model.name, INFERENCE_BATCH])},
         io_manager_key="report_io_manager",
+        kinds={"pandas"},
         check_specs=[
             partition_check_spec(LATENCY_SLO_CHECK, [model.name, SERVICE_HEALTH], partitions_def,
                                  "Latency percentiles and error rate within the SLO; no data is a warning."),

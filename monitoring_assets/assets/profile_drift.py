@@ -91,6 +91,8 @@ def build_inference_profile(model: ModelConfig, partitions_def: dg.PartitionsDef
     @dg.asset(
         name=INFERENCE_PROFILE,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
         ins={"validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH])},
@@ -112,6 +114,8 @@ def build_feature_drift(model: ModelConfig, partitions_def: dg.PartitionsDefinit
     @dg.asset(
         name=FEATURE_DRIFT,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
         ins={

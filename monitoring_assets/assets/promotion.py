@@ -1,5 +1,5 @@
-"""retrained_candidate, candidate_evaluation (with blocking gate checks) and
-champion_promotion, which Dagster only materializes when every gate check passed."""
+"""retrained_candidate, candidate_evaluation (with the gate's ERROR checks) and
+champion_promotion, which moves the alias only when every gate check passed."""
 
 import importlib
 import json
@@ -31,6 +31,17 @@ from monitoring_assets.promotion.window import labeled_window
 from monitoring_assets.registry import ModelRegistry
 from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
 from monitoring_assets.validation.schema import schema_for
+
+
+GATE_CHECK_DESCRIPTIONS = {
+    "candidate_meets_thresholds": "The candidate meets every promotion threshold (MetricThreshold semantics) "
+    "against the champion on the same labeled window.",
+    "candidate_signature_compatible": "Every input of the candidate's signature is produced with a compatible "
+    "type, and the candidate can score the window.",
+    "candidate_prediction_drift": "The candidate's predictions do not drift past max_prediction_drift from "
+    "the champion's on the same rows.",
+    "evaluation_window_labeled": "The evaluation window holds at least min_labeled_rows labeled rows.",
+}
 
 
 def promotion_group(model: ModelConfig) -> str:
@@ -136,6 +147,8 @@ def build_retrained_candidate(model: ModelConfig) -> dg.AssetsDefinition:
     @dg.asset(
         name=RETRAINED_CANDIDATE,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=promotion_group(model),
         deps=[dg.AssetKey([model.name, VALIDATED_BATCH]), dg.AssetKey([model.name, LABELS])],
         io_manager_key="report_io_manager",
@@ -175,12 +188,18 @@ def build_candidate_evaluation(model: ModelConfig) -> dg.AssetsDefinition:
     @dg.asset(
         name=CANDIDATE_EVALUATION,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=promotion_group(model),
         deps=[dg.AssetKey([model.name, VALIDATED_BATCH]), dg.AssetKey([model.name, LABELS]),
               dg.AssetKey([model.name, RETRAINED_CANDIDATE])],
         io_manager_key="report_io_manager",
         kinds={"mlflow"},
-        check_specs=[dg.AssetCheckSpec(name, asset=[model.name, CANDIDATE_EVALUATION], blocking=True)
+        # The gate's checks are ERROR checks, not Dagster-blocking ones: a blocking failure fails
+        # the run, and a rejected candidate is a verdict, not a crash. champion_promotion reads
+        # the gate from this report and does nothing on a rejection.
+        check_specs=[dg.AssetCheckSpec(name, asset=[model.name, CANDIDATE_EVALUATION],
+                                       description=GATE_CHECK_DESCRIPTIONS[name])
                      for name in GATE_CHECKS],
         description="The candidate and the champion, both loaded through MLflow pyfunc, scored on the "
         "same recent window of labeled production data, side by side.",
@@ -222,25 +241,35 @@ def build_champion_promotion(model: ModelConfig) -> dg.AssetsDefinition:
     @dg.asset(
         name=CHAMPION_PROMOTION,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=promotion_group(model),
         ins={"candidate_evaluation": dg.AssetIn(key=[model.name, CANDIDATE_EVALUATION])},
         io_manager_key="report_io_manager",
         kinds={"mlflow"},
-        description="Moves the champion alias to the candidate. Upstream blocking checks keep it from "
-        "running unless the whole gate passed.",
+        output_required=False,
+        description="Moves the champion alias to the candidate, only when every gate check of the "
+        "evaluation passed; after a rejection it is not materialized and the alias stays.",
     )
-    def champion_promotion(context: dg.AssetExecutionContext, candidate_evaluation: dict,
-                           mlflow: MlflowRegistry) -> dg.Output[dict]:
-        if not candidate_evaluation.get("gate", {}).get("passed"):
-            raise dg.Failure("the gate did not pass; refusing to promote")
-        version = candidate_evaluation["candidate"]
-        outcome = mlflow.registry.promote(model.registered_model, version, model.champion_alias,
+    def champion_promotion(context: dg.AssetExecutionContext, candidate_evaluation: dict, mlflow: MlflowRegistry):
+        gate = candidate_evaluation.get("gate", {})
+        version = candidate_evaluation.get("candidate")
+        if not gate.get("passed"):
+            context.log.info(f"{model.name}: promotion skipped: the gate rejected v{version} "
+                             f"({'; '.join(gate.get('failures', []))[:500]})")
+            return
+        registry = mlflow.registry
+        current = registry.alias_version(model.registered_model, model.candidate_alias)
+        if current not in (None, str(version)):
+            raise dg.Failure(f"the {model.candidate_alias!r} alias moved from v{version} to v{current} after the "
+                             "evaluation: run the gate again", allow_retries=False)
+        outcome = registry.promote(model.registered_model, version, model.champion_alias,
                           model.candidate_alias, {
                               "monitoring.dagster_run_id": context.run_id,
                               "monitoring.metrics": candidate_evaluation.get("metrics", {}),
                               "monitoring.evaluated_on": candidate_evaluation.get("partitions", []),
                           })
-        return dg.Output(outcome | {"candidate": version}, metadata={
+        yield dg.Output(outcome | {"candidate": version}, metadata={
             "champion": outcome["champion"], "previous_champion": outcome["previous"] or "",
             "changed": outcome["changed"],
         })

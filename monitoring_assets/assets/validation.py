@@ -58,6 +58,8 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
     @dg.asset(
         name=VALIDATED_BATCH,
         key_prefix=[model.name],
+        owners=model.owners or None,
+        tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
         ins={"inference_batch": dg.AssetIn(key=[model.name, INFERENCE_BATCH])},

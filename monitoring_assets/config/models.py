@@ -221,6 +221,14 @@ class ModelConfig(_Strict):
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
 
+    @field_validator("owners")
+    @classmethod
+    def _dagster_owners(cls, value: list[str]) -> list[str]:
+        bad = [o for o in value if not (o.startswith("team:") and len(o) > 5) and "@" not in o]
+        if bad:
+            raise ValueError(f"owners must be emails or 'team:<name>' (Dagster's rule): {bad}")
+        return value
+
     @field_validator("name")
     @classmethod
     def _asset_safe(cls, value: str) -> str:

@@ -158,7 +158,8 @@ def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed
             instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
         failed = [e.check_name for e in run.get_asset_check_evaluations() if not e.passed]
-        say(f"  blocking checks failed: {', '.join(failed) or 'none'}")
+        say(f"  gate checks failed: {', '.join(failed) or 'none'}; run {'succeeded' if run.success else 'FAILED'}, "
+            "champion unchanged")
     return audit_trail(registry)
 
 

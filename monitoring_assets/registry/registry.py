@@ -47,6 +47,7 @@ from monitoring_assets.registry.baseline import (
 # Tracking URIs whose server chooses the artifact location itself.
 _SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
 _CACHE_FORMAT = 1
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 
 
 def default_artifact_location(tracking_uri: str, storage_root: str) -> str | None:
@@ -267,10 +268,14 @@ class ModelRegistry:
         if experiment is not None:
             if experiment.lifecycle_stage == "deleted":
                 client.restore_experiment(experiment.experiment_id)
+            if EXPERIMENT_KIND_TAG not in experiment.tags:
+                client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, "custom_model_development")
             return experiment.experiment_id
         location = f"{self.artifact_location}/{name}" if self.artifact_location else None
+        # MLflow's UI opens an experiment without a kind as GenAI; these hold model metrics.
+        tags = {EXPERIMENT_KIND_TAG: "custom_model_development", **(tags or {})}
         try:
-            return client.create_experiment(name, artifact_location=location, tags=dict(tags or {}))
+            return client.create_experiment(name, artifact_location=location, tags=tags)
         except MlflowException:
             # Another process created it between the lookup and the create.
             experiment = client.get_experiment_by_name(name)
