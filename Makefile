@@ -33,7 +33,9 @@ $(STAMP): pyproject.toml setup.py $(CONSTRAINTS)
 # Dagster's UI on :3000 and MLflow's on :5000, both over the demo's home; Ctrl-C stops both.
 ui: $(STAMP)
 	test -f $(DEMO_HOME)/monitoring.yaml || $(MAKE) demo
+	@echo "Starting MLflow on :5000 and Dagster on :3000; Dagster takes 1-2 minutes: wait for 'Serving dagster-webserver'."
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath $(DEMO_HOME))/mlflow/mlflow.db \
+	  --artifacts-destination $(abspath $(DEMO_HOME))/mlflow/artifacts \
 	  --host 127.0.0.1 --port 5000 & mlflow_pid=$$!; trap 'kill $$mlflow_pid 2>/dev/null' EXIT; \
 	DAGSTER_HOME=$(abspath $(DEMO_HOME))/dagster MONITORING_CONFIG=$(abspath $(DEMO_HOME))/monitoring.yaml \
 	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -8,7 +8,8 @@ Webhook payload (version 1):
               "model": "...", "registered_model": "...", "model_version": "...",
               "partition": "...", "check": "...", "asset": "...", "severity": "WARN|ERROR",
               "observed": ..., "threshold": ..., "baseline": ..., "description": "...",
-              "dagster_url": "...", "mlflow_url": "...", "run_id": "...", "first_fired_at": ...}]
+              "dagster_url": "...", "dagster_partition_url": "...", "dagster_run_url": "...",
+              "mlflow_url": "...", "run_id": "...", "first_fired_at": ...}]
 }
 """
 
@@ -30,11 +31,17 @@ def _fmt(value: Any) -> str:
 UNPARTITIONED = "unpartitioned"
 
 
-def dagster_link(base: str, asset: str, partition: str) -> str:
+def dagster_link(base: str, asset: str, check: str) -> str:
+    """The check's page: its status in the check list, and its Partitions tab, where each
+    partition's verdict is marked. Dagster 1.13 keeps that tab and the chosen partition in page
+    state, not in the URL, so no link can open one partition's evaluation directly."""
     path = "/".join(quote(part) for part in asset.split("/"))
-    if partition == UNPARTITIONED:
-        return f"{base.rstrip('/')}/assets/{path}?view=checks"
-    return f"{base.rstrip('/')}/assets/{path}?partition={quote(partition)}&view=checks"
+    return f"{base.rstrip('/')}/assets/{path}?view=checks&checkDetail={quote(check)}"
+
+
+def partition_link(base: str, asset: str, partition: str) -> str:
+    path = "/".join(quote(part) for part in asset.split("/"))
+    return f"{base.rstrip('/')}/assets/{path}?view=partitions&partition={quote(partition)}"
 
 
 def mlflow_link(base: str, registered_model: str, version: str | None) -> str:
@@ -62,7 +69,10 @@ def alert_record(entry: AlertEntry, delivery: Delivery, registered_model: str,
         "baseline": alert.baseline,
         "description": alert.description,
         "dagster_url": (f"{dagster_url.rstrip('/')}/runs/{alert.run_id}" if alert.check == "run_failure"
-                        else dagster_link(dagster_url, alert.asset, alert.partition)),
+                        else dagster_link(dagster_url, alert.asset, alert.check)),
+        "dagster_partition_url": (None if alert.partition == UNPARTITIONED or alert.check == "run_failure"
+                                  else partition_link(dagster_url, alert.asset, alert.partition)),
+        "dagster_run_url": f"{dagster_url.rstrip('/')}/runs/{alert.run_id}" if alert.run_id else None,
         "mlflow_url": mlflow_link(mlflow_url, registered_model, alert.version),
         "run_id": alert.run_id,
         "first_fired_at": dt.datetime.fromtimestamp(entry.first_fired_at, dt.timezone.utc).isoformat(),

@@ -341,13 +341,14 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
             + (f"; {decision['reasons'][0]}" if decision["reasons"] else ""))
     say(f"  champion is now v{promotion['champion']}")
 
+    # The health is judged before the alert sensor looks, so its verdict alerts in this run.
+    health = judge_and_show_health(config, instance)
+
     messages_before = logged_alert_messages(home)
     say("")
     say("evaluating the alert sensor, as the daemon would ...")
     messages_after = evaluate_alert_sensor(config, instance, home)
     say(f"alerts: {messages_after - messages_before} new message(s) this run, {messages_after} in {home / 'alerts.log'}")
-
-    health = judge_and_show_health(config, instance)
 
     summary = {
         "model": MODEL_NAME,

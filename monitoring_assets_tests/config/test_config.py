@@ -84,15 +84,16 @@ def test_two_models_give_two_disjoint_asset_groups(tmp_path):
     assert {k.split("/", 1)[1] for k in churn} == {k.split("/", 1)[1] for k in fraud}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name in (key.path[0], f"{key.path[0]}_promotion")
+        assert node.group_name in (key.path[0], f"{key.path[0]}_promotion", "model_health")
         # The model's own group is one partition's work; what spans partitions is apart.
         assert (node.group_name == key.path[0]) == (node.partitions_def is not None)
+        assert (node.group_name == "model_health") == (key.path[1] == "health")
         for parent in node.parent_keys:
             assert parent.path[0] == key.path[0]
     assert {c.name for a in build_model_assets(config.models[0]) for c in a.check_keys} == {
         "schema_valid", "drift_within_limits", "performance_vs_baseline", "label_coverage", "latency_slo",
         "candidate_meets_thresholds", "candidate_signature_compatible", "candidate_prediction_drift",
-        "evaluation_window_labeled",
+        "evaluation_window_labeled", "model_healthy", "data_freshness",
     }
 
 

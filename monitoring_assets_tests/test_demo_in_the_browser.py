@@ -1,0 +1,107 @@
+"""The demo's verdicts as a person sees them, in a real browser (Debian's chromium) against a
+real Dagster webserver over the demo's home: the link of a real ERROR alert, the check's
+partitions with the failing day marked, and the model's health. Screenshots go to
+test-artifacts/."""
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from monitoring_assets_tests.deploy.services import BIN, Process, chromium_path, http_ok, wait_for
+from monitoring_assets_tests.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def webserver(demo_summary, tmp_path_factory):
+    chromium = chromium_path()
+    home = demo_summary["home"]
+    logs = tmp_path_factory.mktemp("web-logs")
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "MONITORING_"))},
+           "DAGSTER_HOME": str(home / "dagster"), "MONITORING_CONFIG": str(home / "monitoring.yaml"),
+           "MLFLOW_DISABLE_TELEMETRY": "true"}
+    process = Process("webserver", [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
+                                    "-w", str(REPO / "workspace.yaml")], env, logs).start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_ok(f"{url}/server_info"), 240, "the webserver", processes=[process])
+        yield {"url": url, "chromium": chromium, "home": home}
+    finally:
+        process.stop()
+
+
+def _alerts(home: Path) -> list[dict]:
+    return [a for line in (home / "alerts.log").read_text().splitlines() for a in json.loads(line)["alerts"]]
+
+
+def _dismiss_dialog(page) -> None:
+    """Dagster's first-visit community dialog opens a few seconds after the first page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.first.wait_for(timeout=10_000)
+    except PlaywrightTimeout:
+        return
+    skip.first.click()
+    page.locator(".dagster-backdrop").first.wait_for(state="detached", timeout=10_000)
+
+
+def test_an_alert_link_a_failing_partition_and_the_health_in_the_browser(webserver):
+    from playwright.sync_api import sync_playwright
+
+    alerts = [a for a in _alerts(webserver["home"]) if a["check"] == "performance_vs_baseline"
+              and a["severity"] == "ERROR" and a["kind"] == "firing"]
+    assert alerts, "the demo sends a performance alert"
+    alert = alerts[0]
+    link = alert["dagster_url"].replace("http://127.0.0.1:3000", webserver["url"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(Path(webserver["home"]) / "chromium-profile"), executable_path=webserver["chromium"], headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            viewport={"width": 1500, "height": 1000},
+        )
+        page = context.new_page()
+        # The alert's link: the failing check, marked Failed.
+        page.goto(link, wait_until="networkidle")
+        page.get_by_text("Latest execution").first.wait_for(timeout=90_000)
+        _dismiss_dialog(page)
+        assert page.get_by_role("heading", name="performance_vs_baseline").count() or \
+            page.get_by_text("performance_vs_baseline").count()
+        page.get_by_text("Failed").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "alert-link-check.png"))
+
+        # One click: the check's partitions, the alert's day marked failed, its evaluation shown.
+        tabs = page.get_by_role("tab", name="Partitions")
+        wait_for(lambda: tabs.count() == 2, 30, "the check's Partitions tab")
+        tabs.nth(1).click()
+        page.get_by_text("Failed (").first.wait_for(timeout=30_000)
+        counts = page.inner_text("body")
+        failed = int(re.search(r"(?<!Execution )Failed \((\d+)\)", counts).group(1))
+        assert failed >= 8, counts[:2000]  # the degraded days whose labels are in
+        page.locator(f"text={alert['partition']} >> visible=true").first.click()
+        page.get_by_text("Description").first.wait_for(timeout=30_000)
+        time.sleep(1)
+        detail = page.inner_text("body")
+        assert alert["partition"] in detail and "Failed" in detail and "is below" in detail
+        page.screenshot(path=str(ARTIFACTS / "check-partition-failed.png"))
+
+        # The health asset: DEGRADED, since when and why, in the model_health group.
+        page.goto(f"{webserver['url']}/assets/churn/health", wait_until="networkidle")
+        page.get_by_text("DEGRADED").first.wait_for(timeout=90_000)
+        _dismiss_dialog(page)
+        health = page.inner_text("body")
+        assert "model_health" in health and "Since partition" in health and "performance_vs_baseline" in health
+        page.screenshot(path=str(ARTIFACTS / "health-degraded.png"), full_page=True)
+        context.close()
