@@ -82,7 +82,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from monitoring_assets.assets.factory import monitoring_job_name, partitions_for
     from monitoring_assets.config import ConfigError, load_config
-    from monitoring_assets.wiring import build_definitions
+    from monitoring_assets.wiring import build_definitions, code_location_tags
 
     config = load_config(args.config)
     try:
@@ -103,6 +103,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     failed = 0
     for key in selected:
         result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False,
+                                        tags=code_location_tags(),
                                         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         outcomes = []
         for evaluation in result.get_asset_check_evaluations():

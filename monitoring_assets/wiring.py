@@ -32,6 +32,18 @@ from monitoring_assets.resources import (
 )
 
 
+# The code location's name in workspace.yaml and pyproject.toml.
+CODE_LOCATION = "monitoring_assets"
+
+
+def code_location_tags() -> dict[str, str]:
+    """Tags that tie a run started in process (the demo, `monitoring-assets run`) to this code
+    location's jobs, as Dagster tags the runs it launches itself, so that the UI's Overview and
+    Jobs pages list them. `.dagster/repository` holds `<repository>@<location>`; a
+    `Definitions` object is the repository `__repository__`."""
+    return {".dagster/repository": f"__repository__@{CODE_LOCATION}"}
+
+
 def build_registry_resource(config: MonitoringConfig) -> MlflowRegistry:
     return MlflowRegistry(**registry_settings(config))
 

@@ -96,8 +96,21 @@ def test_materializations_are_in_the_persistent_instance(demo_summary, day_keys)
         event = instance.get_latest_materialization_event(key)
         metadata = event.asset_materialization.metadata
         assert metadata["drift/income"].value > 0.2
+        # Every run belongs to the code location's jobs, as a daemon's would: the UI lists them.
+        label = {".dagster/repository": "__repository__@monitoring_assets"}
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="churn_monitoring", tags=label))
+        assert {r.tags["dagster/partition"] for r in runs} == set(day_keys)
+        assert instance.get_runs(filters=dg.RunsFilter(job_name="churn_health", tags=label))
     finally:
         instance.dispose()
+
+
+def test_the_model_is_degraded_since_the_drift_day(demo_summary, day_keys):
+    health = demo_summary["health"]
+    assert health["status"] == "DEGRADED" and health["since"] == day_keys[DRIFT_DAY - 1]
+    failing = {f["check"] for f in health["failing"]}
+    assert {"drift_within_limits", "performance_vs_baseline"} <= failing
+    assert "income" in health["drifted_features"]
 
 
 def test_the_demo_retrains_promotes_and_rejects(demo_summary):

@@ -132,13 +132,15 @@ def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed
     from monitoring_assets.registry.registry import registry_for
     from monitoring_assets.resources import MonitoringStorage
     from monitoring_assets.sensors.remediation import remediation_sensor_name
+    from monitoring_assets.wiring import code_location_tags
 
     model = config.models[0]
     defs, result = _sensor_tick(config, instance, home, remediation_sensor_name(model))
     for request in result.run_requests:
         say(f"remediation: launching {request.job_name} ({request.tags.get('monitoring/reason', '')})")
         run = defs.resolve_job_def(request.job_name).execute_in_process(
-            instance=instance, tags=request.tags, raise_on_error=False, run_config=_QUIET_CONSOLE)
+            instance=instance, tags={**request.tags, **code_location_tags()}, raise_on_error=False,
+            run_config=_QUIET_CONSOLE)
         say(f"  run {run.run_id}: {'success' if run.success else 'failed'}")
 
     registry = registry_for(config)
@@ -155,7 +157,7 @@ def remediate_and_gate(config: MonitoringConfig, instance: Any, home: Path, seed
         say(f"gate: a deliberately bad candidate (v{version}, trained on shuffled labels) goes to the gate")
         # The gate failing is the expected outcome here, so its step failure is not printed.
         run = defs.resolve_job_def(promotion_job_name(model)).execute_in_process(
-            instance=instance, raise_on_error=False,
+            instance=instance, raise_on_error=False, tags=code_location_tags(),
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
         failed = [e.check_name for e in run.get_asset_check_evaluations() if not e.passed]
         say(f"  gate checks failed: {', '.join(failed) or 'none'}; run {'succeeded' if run.success else 'FAILED'}, "
@@ -244,7 +246,7 @@ def materialize_partitions(config: MonitoringConfig, instance: Any, partition_ke
                            say: Any = None) -> dict[str, dict]:
     """Run the monitoring job of the (first) model for each partition; returns check outcomes."""
     from monitoring_assets.assets.factory import comparison_job_name, monitoring_job_name
-    from monitoring_assets.wiring import build_definitions
+    from monitoring_assets.wiring import build_definitions, code_location_tags
 
     defs = build_definitions(config)
     model = config.models[0]
@@ -252,7 +254,8 @@ def materialize_partitions(config: MonitoringConfig, instance: Any, partition_ke
     outcomes: dict[str, dict] = {}
     for key in partition_keys:
         result = job.execute_in_process(
-            partition_key=key, instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE
+            partition_key=key, instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE,
+            tags=code_location_tags(),
         )
         checks: dict[str, dict] = {}
         for evaluation in result.get_asset_check_evaluations():
@@ -267,7 +270,7 @@ def materialize_partitions(config: MonitoringConfig, instance: Any, partition_ke
             say(f"  {key} ({len(outcomes) + 1}/{len(partition_keys)}): {verdicts}")
         outcomes[key] = {"run_id": result.run_id, "success": result.success, "checks": checks}
     defs.resolve_job_def(comparison_job_name(model)).execute_in_process(
-        instance=instance, raise_on_error=True, run_config=_QUIET_CONSOLE
+        instance=instance, raise_on_error=True, run_config=_QUIET_CONSOLE, tags=code_location_tags(),
     )
     return outcomes
 
@@ -285,11 +288,11 @@ def judge_and_show_health(config: MonitoringConfig, instance: Any) -> dict[str, 
     """Materialize the model's health asset, as its sensor would, and read it back."""
     from monitoring_assets.assets.health import health_job_name, model_health
     from monitoring_assets.health.status import render_table
-    from monitoring_assets.wiring import build_definitions
+    from monitoring_assets.wiring import build_definitions, code_location_tags
 
     model = config.models[0]
     build_definitions(config).resolve_job_def(health_job_name(model)).execute_in_process(
-        instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE)
+        instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE, tags=code_location_tags())
     report, outcomes = model_health(instance, model)
     return {"report": report.to_dict(), "headline": report.headline(),
             "table": render_table(outcomes, MONITORING_CHECKS)}
