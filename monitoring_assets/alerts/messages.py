@@ -9,13 +9,14 @@ Webhook payload (version 1):
               "partition": "...", "check": "...", "asset": "...", "severity": "WARN|ERROR",
               "observed": ..., "threshold": ..., "baseline": ..., "description": "...",
               "dagster_url": "...", "dagster_partition_url": "...", "dagster_run_url": "...",
-              "mlflow_url": "...", "run_id": "...", "first_fired_at": ...}]
+              "mlflow_url": "...", "mlflow_run_url": "...", "run_id": "...", "first_fired_at": ...}]
 }
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -50,8 +51,13 @@ def mlflow_link(base: str, registered_model: str, version: str | None) -> str:
     return f"{base.rstrip('/')}/#/models/{quote(registered_model)}/versions/{quote(str(version))}"
 
 
+def mlflow_run_link(base: str, experiment_id: str, run_id: str) -> str:
+    """The monitoring run's metric charts: one point per partition, over time."""
+    return f"{base.rstrip('/')}/#/experiments/{quote(experiment_id)}/runs/{quote(run_id)}/model-metrics"
+
+
 def alert_record(entry: AlertEntry, delivery: Delivery, registered_model: str,
-                 dagster_url: str, mlflow_url: str) -> dict[str, Any]:
+                 dagster_url: str, mlflow_url: str, mlflow_run_url: str | None = None) -> dict[str, Any]:
     alert = entry.alert
     return {
         "kind": delivery.kind,
@@ -74,13 +80,17 @@ def alert_record(entry: AlertEntry, delivery: Delivery, registered_model: str,
                                   else partition_link(dagster_url, alert.asset, alert.partition)),
         "dagster_run_url": f"{dagster_url.rstrip('/')}/runs/{alert.run_id}" if alert.run_id else None,
         "mlflow_url": mlflow_link(mlflow_url, registered_model, alert.version),
+        "mlflow_run_url": mlflow_run_url,
         "run_id": alert.run_id,
         "first_fired_at": dt.datetime.fromtimestamp(entry.first_fired_at, dt.timezone.utc).isoformat(),
     }
 
 
-def render(outbox: Outbox, registered_model: str, dagster_url: str, mlflow_url: str) -> dict[str, Any]:
-    records = [alert_record(e, d, registered_model, dagster_url, mlflow_url) for e, d in outbox.items]
+def render(outbox: Outbox, registered_model: str, dagster_url: str, mlflow_url: str,
+           run_url_for: Callable[[str | None], str | None] = lambda version: None) -> dict[str, Any]:
+    """`run_url_for(version)`: the link to that version's monitoring run charts, if known."""
+    records = [alert_record(e, d, registered_model, dagster_url, mlflow_url, run_url_for(e.alert.version))
+               for e, d in outbox.items]
     firing = [r for r in records if r["kind"] != "resolved"]
     resolved = [r for r in records if r["kind"] == "resolved"]
     worst = "ERROR" if any(r["severity"] == "ERROR" for r in firing) else ("WARN" if firing else "RESOLVED")
@@ -99,7 +109,8 @@ def render(outbox: Outbox, registered_model: str, dagster_url: str, mlflow_url: 
             f"(model version {r['model_version'] or 'n/a'}): observed {_fmt(r['observed'])}, "
             f"threshold {_fmt(r['threshold'])}, baseline {_fmt(r['baseline'])}. {r['description']}"
         )
-        lines.append(f"  Dagster: {r['dagster_url']}  MLflow: {r['mlflow_url']}")
+        lines.append(f"  Dagster: {r['dagster_url']}  MLflow: {r['mlflow_url']}"
+                     + (f"  Charts: {r['mlflow_run_url']}" if r["mlflow_run_url"] else ""))
     return {
         "source": "monitoring_assets",
         "version": 1,

@@ -295,6 +295,14 @@ class ModelRegistry:
         experiment = self.experiment_id(monitoring_runs.MONITORING_EXPERIMENT, {monitoring_runs.TAG_MONITORING: "true"})
         return monitoring_runs.record_comparison(self.client, experiment, registered_model, artifacts)
 
+    def monitoring_run_location(self, registered_model: str, version: str) -> tuple[str, str] | None:
+        """(experiment id, run id) of the version's monitoring run, read only: None if none yet."""
+        experiment = self.client.get_experiment_by_name(monitoring_runs.MONITORING_EXPERIMENT)
+        if experiment is None:
+            return None
+        run_id = monitoring_runs.find_monitoring_run(self.client, experiment.experiment_id, registered_model, version)
+        return (experiment.experiment_id, run_id) if run_id else None
+
     def monitoring_run(self, registered_model: str, version: str) -> str | None:
         experiment = self.experiment_id(monitoring_runs.MONITORING_EXPERIMENT, {monitoring_runs.TAG_MONITORING: "true"})
         return monitoring_runs.find_monitoring_run(self.client, experiment, registered_model, version)

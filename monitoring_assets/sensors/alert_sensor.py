@@ -6,6 +6,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import dagster as dg
 
@@ -19,7 +20,7 @@ from monitoring_assets.alerts.channels import (
     SlackChannel,
     WebhookChannel,
 )
-from monitoring_assets.alerts.messages import render
+from monitoring_assets.alerts.messages import mlflow_run_link, render
 from monitoring_assets.alerts.routing import channels_for
 from monitoring_assets.assets.common import finite_or_none
 from monitoring_assets.config import MonitoringConfig
@@ -50,6 +51,21 @@ def build_channel(name: str, config: ChannelConfig) -> Channel:
         verify_tls=config.verify_tls, username=config.username, password=password,
         sender=str(config.sender), recipients=config.recipients, timeout=config.timeout_seconds,
     )
+
+
+def monitoring_run_link(config: MonitoringConfig, registered_model: str, version: str | None, log: Any) -> str | None:
+    """The version's monitoring run charts in MLflow, or None when there is none (yet) or MLflow
+    cannot be reached: a missing link never holds an alert back."""
+    if not version:
+        return None
+    from monitoring_assets.registry.registry import registry_for
+
+    try:
+        location = registry_for(config).monitoring_run_location(registered_model, version)
+    except Exception as exc:  # noqa: BLE001 - an unreachable MLflow costs the link, not the alert
+        log.warning(f"no MLflow run link for {registered_model} v{version}: {type(exc).__name__}")
+        return None
+    return mlflow_run_link(config.links.mlflow_url, *location) if location else None
 
 
 def _metadata_value(metadata: Mapping, key: str):
@@ -175,11 +191,18 @@ def build_alert_sensor(config: MonitoringConfig, job_models: Mapping[str, str],
             book.observe(alert, route, now, one_shot=True)
         book.repeat_due(route, now, notifications.repeat_interval_minutes * 60)
         sent, failed = 0, 0
+        run_links: dict[tuple[str, str | None], str | None] = {}
         for outbox in book.outboxes(now):
             settings = notifications.channels[outbox.channel]
             model = models.get(outbox.model)
-            message = render(outbox, model.registered_model if model else outbox.model,
-                             config.links.dagster_url, config.links.mlflow_url)
+            registered = model.registered_model if model else outbox.model
+
+            def run_url_for(version: str | None, registered: str = registered) -> str | None:
+                if (registered, version) not in run_links:
+                    run_links[(registered, version)] = monitoring_run_link(config, registered, version, context.log)
+                return run_links[(registered, version)]
+
+            message = render(outbox, registered, config.links.dagster_url, config.links.mlflow_url, run_url_for)
             try:
                 channel_factory(outbox.channel, settings).send(message)
             except DeliveryError as exc:

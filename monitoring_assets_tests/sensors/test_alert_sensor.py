@@ -112,6 +112,12 @@ def test_failures_reach_webhook_slack_and_email(tmp_path, servers, clock, monkey
     assert perf["dagster_url"] == "http://127.0.0.1:3000/assets/m/model_performance?view=checks&checkDetail=performance_vs_baseline"
     assert perf["dagster_partition_url"] == f"http://127.0.0.1:3000/assets/m/model_performance?view=partitions&partition={day(0)}"
     assert perf["dagster_run_url"] == f"http://127.0.0.1:3000/runs/{perf['run_id']}"
+    # The served version's monitoring run, whose charts hold one point per partition.
+    from monitoring_assets.registry import ModelRegistry
+
+    run_id = ModelRegistry(world.tracking_uri).monitoring_run(world.registered_model, "1")
+    assert run_id and perf["mlflow_run_url"].startswith("http://127.0.0.1:5000/#/experiments/")
+    assert perf["mlflow_run_url"].endswith(f"/runs/{run_id}/model-metrics")
     assert perf["mlflow_url"] == "http://127.0.0.1:5000/#/models/m-model/versions/1"
 
     slack = http.bodies("/slack")
