@@ -64,6 +64,7 @@ def test_an_alert_link_a_failing_partition_and_the_health_in_the_browser(webserv
     assert alerts, "the demo sends a performance alert"
     alert = alerts[0]
     link = alert["dagster_url"].replace("http://127.0.0.1:3000", webserver["url"])
+    check_page = alert["dagster_check_url"].replace("http://127.0.0.1:3000", webserver["url"])
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
@@ -73,10 +74,19 @@ def test_an_alert_link_a_failing_partition_and_the_health_in_the_browser(webserv
             viewport={"width": 1500, "height": 1000},
         )
         page = context.new_page()
-        # The alert's link: the failing check, marked Failed.
+        # The alert's link: the run that judged the partition, its header naming the partition,
+        # the failed check marked failed.
         page.goto(link, wait_until="networkidle")
-        page.get_by_text("Latest execution").first.wait_for(timeout=90_000)
+        verdict = "Check performance_vs_baseline failed for materialization of churn / model_performance"
+        page.get_by_text(verdict).first.wait_for(timeout=90_000)
         _dismiss_dialog(page)
+        landed = page.inner_text("body")
+        assert f"partition: {alert['partition']}" in landed and verdict in landed
+        page.screenshot(path=str(ARTIFACTS / "alert-link-evaluation.png"))
+
+        # The check's own page: Failed in the check list.
+        page.goto(check_page, wait_until="networkidle")
+        page.get_by_text("Latest execution").first.wait_for(timeout=90_000)
         assert page.get_by_role("heading", name="performance_vs_baseline").count() or \
             page.get_by_text("performance_vs_baseline").count()
         page.get_by_text("Failed").first.wait_for(timeout=30_000)
@@ -90,6 +100,7 @@ def test_an_alert_link_a_failing_partition_and_the_health_in_the_browser(webserv
         counts = page.inner_text("body")
         failed = int(re.search(r"(?<!Execution )Failed \((\d+)\)", counts).group(1))
         assert failed >= 8, counts[:2000]  # the degraded days whose labels are in
+        assert "Skipped (0)" in counts  # every evaluation belongs to its partition
         page.locator(f"text={alert['partition']} >> visible=true").first.click()
         page.get_by_text("Description").first.wait_for(timeout=30_000)
         time.sleep(1)

@@ -8,7 +8,8 @@ Webhook payload (version 1):
               "model": "...", "registered_model": "...", "model_version": "...",
               "partition": "...", "check": "...", "asset": "...", "severity": "WARN|ERROR",
               "observed": ..., "threshold": ..., "baseline": ..., "description": "...",
-              "dagster_url": "...", "dagster_partition_url": "...", "dagster_run_url": "...",
+              "dagster_url": "...", "dagster_check_url": "...", "dagster_partition_url": "...",
+              "dagster_run_url": "...",
               "mlflow_url": "...", "mlflow_run_url": "...", "run_id": "...", "first_fired_at": ...}]
 }
 """
@@ -32,10 +33,15 @@ def _fmt(value: Any) -> str:
 UNPARTITIONED = "unpartitioned"
 
 
-def dagster_link(base: str, asset: str, check: str) -> str:
-    """The check's page: its status in the check list, and its Partitions tab, where each
-    partition's verdict is marked. Dagster 1.13 keeps that tab and the chosen partition in page
-    state, not in the URL, so no link can open one partition's evaluation directly."""
+def evaluation_link(base: str, run_id: str) -> str:
+    """The run that judged the partition, showing its check evaluations: the header names the
+    partition and the failed check is marked failed. Dagster 1.13 keeps a check page's partition
+    in page state, not in the URL, so this is the one URL that lands on a partition's verdict."""
+    return f"{base.rstrip('/')}/runs/{quote(run_id)}?logs={quote('type:ASSET_CHECK_EVALUATION')}"
+
+
+def check_link(base: str, asset: str, check: str) -> str:
+    """The check's page: Failed in the check list, and a Partitions tab that marks each partition."""
     path = "/".join(quote(part) for part in asset.split("/"))
     return f"{base.rstrip('/')}/assets/{path}?view=checks&checkDetail={quote(check)}"
 
@@ -49,6 +55,14 @@ def mlflow_link(base: str, registered_model: str, version: str | None) -> str:
     if not version:
         return f"{base.rstrip('/')}/#/models/{quote(registered_model)}"
     return f"{base.rstrip('/')}/#/models/{quote(registered_model)}/versions/{quote(str(version))}"
+
+
+def _dagster_url(alert: Any, base: str) -> str:
+    if alert.check == "run_failure" and alert.run_id:
+        return f"{base.rstrip('/')}/runs/{quote(alert.run_id)}"
+    if alert.run_id:
+        return evaluation_link(base, alert.run_id)
+    return check_link(base, alert.asset, alert.check)
 
 
 def mlflow_run_link(base: str, experiment_id: str, run_id: str) -> str:
@@ -74,8 +88,9 @@ def alert_record(entry: AlertEntry, delivery: Delivery, registered_model: str,
         "threshold": alert.threshold,
         "baseline": alert.baseline,
         "description": alert.description,
-        "dagster_url": (f"{dagster_url.rstrip('/')}/runs/{alert.run_id}" if alert.check == "run_failure"
-                        else dagster_link(dagster_url, alert.asset, alert.check)),
+        "dagster_url": _dagster_url(alert, dagster_url),
+        "dagster_check_url": (None if alert.check == "run_failure"
+                              else check_link(dagster_url, alert.asset, alert.check)),
         "dagster_partition_url": (None if alert.partition == UNPARTITIONED or alert.check == "run_failure"
                                   else partition_link(dagster_url, alert.asset, alert.partition)),
         "dagster_run_url": f"{dagster_url.rstrip('/')}/runs/{alert.run_id}" if alert.run_id else None,

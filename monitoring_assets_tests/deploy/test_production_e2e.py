@@ -179,7 +179,8 @@ def test_sensors_runs_and_alerts_under_the_real_daemon(stack):
     assert alert["model"] == "churn" and alert["registered_model"] == "churn-e2e"
     assert alert["model_version"] == stack["version"]
     assert alert["observed"] > alert["threshold"] == 0.1
-    assert alert["dagster_url"] == stack["web"] + "/assets/churn/feature_drift?view=checks&checkDetail=drift_within_limits"
+    assert alert["dagster_url"] == f"{stack['web']}/runs/{alert['run_id']}?logs=type%3AASSET_CHECK_EVALUATION"
+    assert alert["dagster_check_url"] == stack["web"] + "/assets/churn/feature_drift?view=checks&checkDetail=drift_within_limits"
     assert alert["dagster_partition_url"].endswith("?view=partitions&partition=" + drifted)
     assert alert["mlflow_url"] == f"{stack['mlflow']}/#/models/churn-e2e/versions/{stack['version']}"
     assert not any(a["partition"] == clean for body in receiver.bodies() for a in body["alerts"])

@@ -109,7 +109,8 @@ def test_failures_reach_webhook_slack_and_email(tmp_path, servers, clock, monkey
     assert perf["kind"] == "firing" and perf["severity"] == "ERROR" and perf["partition"] == day(0)
     assert perf["model_version"] == "1" and perf["registered_model"] == "m-model"
     assert perf["observed"] < perf["threshold"] < perf["baseline"]
-    assert perf["dagster_url"] == "http://127.0.0.1:3000/assets/m/model_performance?view=checks&checkDetail=performance_vs_baseline"
+    assert perf["dagster_url"] == f"http://127.0.0.1:3000/runs/{perf['run_id']}?logs=type%3AASSET_CHECK_EVALUATION"
+    assert perf["dagster_check_url"] == "http://127.0.0.1:3000/assets/m/model_performance?view=checks&checkDetail=performance_vs_baseline"
     assert perf["dagster_partition_url"] == f"http://127.0.0.1:3000/assets/m/model_performance?view=partitions&partition={day(0)}"
     assert perf["dagster_run_url"] == f"http://127.0.0.1:3000/runs/{perf['run_id']}"
     # The served version's monitoring run, whose charts hold one point per partition.
