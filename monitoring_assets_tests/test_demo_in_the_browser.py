@@ -115,4 +115,12 @@ def test_an_alert_link_a_failing_partition_and_the_health_in_the_browser(webserv
         health = page.inner_text("body")
         assert "model_health" in health and "Since partition" in health and "performance_vs_baseline" in health
         page.screenshot(path=str(ARTIFACTS / "health-degraded.png"), full_page=True)
+
+        # The demo's runs belong to the code location's jobs: the Jobs page shows when each ran.
+        page.goto(f"{webserver['url']}/jobs", wait_until="networkidle")
+        page.get_by_text("churn_monitoring").first.wait_for(timeout=60_000)
+        lines = [line.strip() for line in page.inner_text("body").splitlines() if line.strip()]
+        after = lines[lines.index("churn_monitoring") + 1]
+        assert after.endswith("ago"), lines  # a job with no run shows no time here
+        page.screenshot(path=str(ARTIFACTS / "jobs-with-runs.png"))
         context.close()
