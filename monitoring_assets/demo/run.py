@@ -246,6 +246,7 @@ def materialize_partitions(config: MonitoringConfig, instance: Any, partition_ke
                            say: Any = None) -> dict[str, dict]:
     """Run the monitoring job of the (first) model for each partition; returns check outcomes."""
     from monitoring_assets.assets.factory import comparison_job_name, monitoring_job_name
+    from monitoring_assets.health.history import plain
     from monitoring_assets.wiring import build_definitions, code_location_tags
 
     defs = build_definitions(config)
@@ -263,7 +264,7 @@ def materialize_partitions(config: MonitoringConfig, instance: Any, partition_ke
                 "passed": bool(evaluation.passed),
                 "severity": evaluation.severity.value,
                 "description": evaluation.description or "",
-                "metadata": {k: _plain(v) for k, v in evaluation.metadata.items()},
+                "metadata": {k: plain(v) for k, v in evaluation.metadata.items()},
             }
         if say is not None:
             verdicts = " ".join(f"{name}={'ok' if c['passed'] else c['severity']}" for name, c in checks.items())
@@ -273,15 +274,6 @@ def materialize_partitions(config: MonitoringConfig, instance: Any, partition_ke
         instance=instance, raise_on_error=True, run_config=_QUIET_CONSOLE, tags=code_location_tags(),
     )
     return outcomes
-
-
-def _plain(value: Any) -> Any:
-    raw = getattr(value, "value", value)
-    if isinstance(raw, (str, int, float, bool)) or raw is None:
-        return raw
-    if isinstance(raw, (list, dict)):
-        return json.loads(json.dumps(raw, default=str))
-    return str(raw)
 
 
 def judge_and_show_health(config: MonitoringConfig, instance: Any) -> dict[str, Any]:
