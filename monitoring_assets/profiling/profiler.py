@@ -87,9 +87,8 @@ def _profile_in_workers(prepared: pd.DataFrame, groups: list[list[str]], method:
     workers = []
     for columns in groups:
         receiver, sender = context.Pipe(duplex=False)
-        # A forked child inherits the whole frame without a copy; a spawned one gets its columns.
-        part = prepared if method == "fork" else prepared[columns]
-        process = context.Process(target=_profile_to_pipe, args=(part, columns, sender), daemon=True)
+        # The forked child inherits the whole frame from this process's memory: nothing is copied.
+        process = context.Process(target=_profile_to_pipe, args=(prepared, columns, sender), daemon=True)
         process.start()
         sender.close()
         workers.append((process, receiver))

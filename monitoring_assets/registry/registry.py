@@ -188,9 +188,6 @@ class ModelRegistry:
             self._memo[key] = baseline
         return baseline
 
-    def signature_inputs(self, registered_model: str, version: str) -> list[InputColumn]:
-        return self.baseline(registered_model, version).inputs
-
     def _model_version(self, registered_model: str, version: str) -> Any:
         try:
             return self.client.get_model_version(registered_model, str(version))
@@ -287,13 +284,11 @@ class ModelRegistry:
                          grain_seconds: int, metrics: Mapping[str, float],
                          artifacts: Mapping[str, str | bytes] | None = None,
                          partition_key: str | None = None) -> str:
-        experiment = self.experiment_id(monitoring_runs.MONITORING_EXPERIMENT, {monitoring_runs.TAG_MONITORING: "true"})
-        return monitoring_runs.record_partition(self.client, experiment, registered_model, version, partition_start,
+        return monitoring_runs.record_partition(self.client, self._monitoring_experiment(), registered_model, version, partition_start,
                                                 grain_seconds, metrics, artifacts, partition_key)
 
     def record_comparison(self, registered_model: str, artifacts: Mapping[str, str]) -> str:
-        experiment = self.experiment_id(monitoring_runs.MONITORING_EXPERIMENT, {monitoring_runs.TAG_MONITORING: "true"})
-        return monitoring_runs.record_comparison(self.client, experiment, registered_model, artifacts)
+        return monitoring_runs.record_comparison(self.client, self._monitoring_experiment(), registered_model, artifacts)
 
     def monitoring_run_location(self, registered_model: str, version: str) -> tuple[str, str] | None:
         """(experiment id, run id) of the version's monitoring run, read only: None if none yet."""
@@ -304,8 +299,11 @@ class ModelRegistry:
         return (experiment.experiment_id, run_id) if run_id else None
 
     def monitoring_run(self, registered_model: str, version: str) -> str | None:
-        experiment = self.experiment_id(monitoring_runs.MONITORING_EXPERIMENT, {monitoring_runs.TAG_MONITORING: "true"})
-        return monitoring_runs.find_monitoring_run(self.client, experiment, registered_model, version)
+        location = self.monitoring_run_location(registered_model, version)
+        return location[1] if location else None
+
+    def _monitoring_experiment(self) -> str:
+        return self.experiment_id(monitoring_runs.MONITORING_EXPERIMENT, {monitoring_runs.TAG_MONITORING: "true"})
 
     # Models --------------------------------------------------------------------------------
 

@@ -53,15 +53,14 @@ def build_channel(name: str, config: ChannelConfig) -> Channel:
     )
 
 
-def monitoring_run_link(config: MonitoringConfig, registered_model: str, version: str | None, log: Any) -> str | None:
+def monitoring_run_link(config: MonitoringConfig, registry: Any, registered_model: str, version: str | None,
+                        log: Any) -> str | None:
     """The version's monitoring run charts in MLflow, or None when there is none (yet) or MLflow
     cannot be reached: a missing link never holds an alert back."""
     if not version:
         return None
-    from monitoring_assets.registry.registry import registry_for
-
     try:
-        location = registry_for(config).monitoring_run_location(registered_model, version)
+        location = registry.monitoring_run_location(registered_model, version)
     except Exception as exc:  # noqa: BLE001 - an unreachable MLflow costs the link, not the alert
         log.warning(f"no MLflow run link for {registered_model} v{version}: {type(exc).__name__}")
         return None
@@ -192,14 +191,21 @@ def build_alert_sensor(config: MonitoringConfig, job_models: Mapping[str, str],
         book.repeat_due(route, now, notifications.repeat_interval_minutes * 60)
         sent, failed = 0, 0
         run_links: dict[tuple[str, str | None], str | None] = {}
+        registry = None  # built on the first link a message needs: one MLflow client per tick
         for outbox in book.outboxes(now):
             settings = notifications.channels[outbox.channel]
             model = models.get(outbox.model)
             registered = model.registered_model if model else outbox.model
 
             def run_url_for(version: str | None, registered: str = registered) -> str | None:
+                nonlocal registry
                 if (registered, version) not in run_links:
-                    run_links[(registered, version)] = monitoring_run_link(config, registered, version, context.log)
+                    if registry is None:
+                        from monitoring_assets.registry.registry import registry_for
+
+                        registry = registry_for(config)
+                    run_links[(registered, version)] = monitoring_run_link(config, registry, registered, version,
+                                                                           context.log)
                 return run_links[(registered, version)]
 
             message = render(outbox, registered, config.links.dagster_url, config.links.mlflow_url, run_url_for)

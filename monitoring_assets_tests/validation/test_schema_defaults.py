@@ -8,7 +8,7 @@ from monitoring_assets.profiling.profiler import profile_frame
 from monitoring_assets.validation.schema import build_inference_schema, widened_range
 from monitoring_assets.validation.validate import validate_batch
 from monitoring_assets.validation.verdict import check_files, judge
-from monitoring_assets_tests.validation.helpers import ROLES, clean_batch, demo_schema, signature_inputs
+from monitoring_assets_tests.validation.helpers import clean_batch, demo_schema, signature_inputs
 
 FEATURES_AND_OUTPUTS = ["tenure_months", "prediction", "score"]
 
@@ -59,6 +59,5 @@ def test_a_missing_model_version_column_is_a_warning_that_says_what_is_assumed()
     assert not verdict.passed and verdict.severity == "WARN" and verdict.status == "warnings"
     assert "model_version" in verdict.description and "champion" in verdict.description
     assert verdict.outcome.rows_valid == 300  # a warning quarantines nothing
-    assert ROLES.model_version == "model_version"
     nulls = clean_batch(300).assign(model_version=pd.Series([None] * 300, dtype="str"))
     assert "all_null" in judge(validate_batch(nulls, demo_schema()), 0.05).description
