@@ -9,6 +9,7 @@ from monitoring_assets.assets.factory import (
     build_comparison_job,
     build_labels_job,
     build_monitoring_job,
+    build_model_specs,
     build_promotion_jobs,
     labels_job_name,
     monitoring_job_name,
@@ -59,33 +60,40 @@ def build_resources(config: MonitoringConfig) -> dict[str, object]:
     }
 
 
-def build_sensors(config: MonitoringConfig, jobs_by_name: dict) -> list[dg.SensorDefinition]:
+def build_sensors(config: MonitoringConfig, jobs_by_name: dict, job_models: dict[str, str]) -> list[dg.SensorDefinition]:
+    """`job_models`: each job's model; a failed run of any of them means the monitor is not
+    doing its work, and is notified."""
     sensors = []
-    job_models = {}
+    watched = {}
     for model in config.models:
-        sensors.append(build_remediation_sensor(
-            model, config, [jobs_by_name[retrain_job_name(model)], jobs_by_name[rollback_job_name(model)]]))
         partitions_def = partitions_for(model)
-        sensors.append(build_landing_sensor(
-            model, "inference", model.inference.location, monitoring_job_name(model), partitions_def, config.sensors))
-        sensors.append(build_landing_sensor(
-            model, "labels", model.labels.location, labels_job_name(model), partitions_def, config.sensors))
-        job_models[monitoring_job_name(model)] = model.name
-        job_models[labels_job_name(model)] = model.name
-        sensors.append(build_health_sensor(model, config.sensors.alert_interval_seconds, config.sensors.default_running))
-    sensors.append(build_alert_sensor(config, job_models))
+        model_sensors = [
+            build_remediation_sensor(
+                model, config, [jobs_by_name[retrain_job_name(model)], jobs_by_name[rollback_job_name(model)]]),
+            build_landing_sensor(model, "inference", model.inference.location, monitoring_job_name(model),
+                                 partitions_def, config.sensors),
+            build_landing_sensor(model, "labels", model.labels.location, labels_job_name(model), partitions_def,
+                                 config.sensors),
+            build_health_sensor(model, config.sensors.alert_interval_seconds, config.sensors.default_running),
+        ]
+        sensors += model_sensors
+        watched |= {sensor.name: model.name for sensor in model_sensors}
+    sensors.append(build_alert_sensor(config, job_models, watched))
     return sensors
 
 
 def build_definitions(config: MonitoringConfig) -> dg.Definitions:
-    assets = [asset for model in config.models for asset in build_model_assets(model)]
+    assets: list = [asset for model in config.models for asset in build_model_assets(model)]
+    assets += [spec for model in config.models for spec in build_model_specs(model)]
     jobs = []
+    job_models: dict[str, str] = {}
     for model in config.models:
-        jobs += [build_monitoring_job(model), build_labels_job(model), build_comparison_job(model),
-                 build_health_job(model)]
-        jobs += build_promotion_jobs(model)
+        model_jobs = [build_monitoring_job(model), build_labels_job(model), build_comparison_job(model),
+                      build_health_job(model)] + build_promotion_jobs(model)
+        jobs += model_jobs
+        job_models |= {job.name: model.name for job in model_jobs}
     jobs_by_name = {job.name: job for job in jobs}
     return dg.Definitions(
-        assets=assets, jobs=jobs, sensors=build_sensors(config, jobs_by_name), resources=build_resources(config),
+        assets=assets, jobs=jobs, sensors=build_sensors(config, jobs_by_name, job_models), resources=build_resources(config),
         executor=dg.in_process_executor,
     )

@@ -1,11 +1,11 @@
 """Delivery channels. Each `send` either returns (delivered) or raises DeliveryError with a
 message that never contains a secret.
 
-Email goes through Apprise, which handles SMTP, STARTTLS and authentication. Slack and the
-generic webhook are single JSON POSTs through `requests`: Apprise's Slack plugin always
-posts to hooks.slack.com, so it cannot reach Slack-compatible endpoints (Mattermost,
-Rocket.Chat, a proxy) or a local stand-in, and its JSON plugin has a fixed payload shape
-that cannot carry the documented alert fields.
+Email goes through Apprise, which handles SMTP, STARTTLS and authentication. Slack, the
+generic webhook and Alertmanager are single JSON POSTs through httpx, each bounded by a total
+deadline: Apprise's Slack plugin always posts to hooks.slack.com, so it cannot reach
+Slack-compatible endpoints (Mattermost, Rocket.Chat, a proxy) or a local stand-in, and its
+JSON plugin has a fixed payload shape that cannot carry the documented alert fields.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
-import requests
-
-from monitoring_assets.alerts.messages import slack_payload
+from monitoring_assets.alerts.messages import alertmanager_alerts, slack_payload
 
 
 class DeliveryError(RuntimeError):
@@ -44,7 +42,7 @@ class _RedactSecrets(logging.Filter):
 
 
 _FILTER = _RedactSecrets()
-_REDACTED_LOGGERS = ("urllib3.connectionpool", "requests", "apprise")
+_REDACTED_LOGGERS = ("urllib3.connectionpool", "requests", "apprise", "httpx", "httpcore")
 
 
 def install_redaction() -> None:
@@ -79,7 +77,7 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 class Channel(Protocol):
     name: str
 
-    def send(self, message: dict[str, Any]) -> None: ...
+    def send(self, message: dict[str, Any], deadline_s: float | None = None) -> None: ...
 
 
 class ConsoleChannel:
@@ -87,7 +85,7 @@ class ConsoleChannel:
         self.name = name
         self.stream = stream
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], deadline_s: float | None = None) -> None:
         print(message["text"], file=self.stream or sys.stdout, flush=True)
 
 
@@ -98,13 +96,32 @@ class FileChannel:
         self.name = name
         self.path = Path(path)
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], deadline_s: float | None = None) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(message, default=str) + "\n")
         except OSError as exc:
             raise DeliveryError(f"{self.name}: cannot write {self.path}: {exc.strerror}") from None
+
+
+def _post_within(url: str, body: Any, deadline_s: float) -> int:
+    """POST JSON and return the status code, all within `deadline_s`: connect, send, headers and
+    body together. A read timeout alone lets a server that drips one byte at a time hold the
+    call forever; cancelling the request at the deadline closes its connection instead."""
+    import asyncio
+
+    import httpx
+
+    async def post() -> int:
+        async with httpx.AsyncClient(timeout=deadline_s, follow_redirects=False) as client:
+            response = await client.post(url, json=body)
+            return response.status_code
+
+    async def bounded() -> int:
+        return await asyncio.wait_for(post(), timeout=deadline_s)
+
+    return asyncio.run(bounded())
 
 
 class _HttpChannel:
@@ -114,26 +131,57 @@ class _HttpChannel:
         self.timeout = timeout
         register_secret(url)
 
-    def _post(self, body: dict[str, Any]) -> None:
+    def _post(self, body: Any, deadline_s: float | None = None) -> None:
+        import asyncio
+
         if not self._url:
             raise DeliveryError(f"{self.name}: its URL environment variable is not set")
+        limit = min(self.timeout, deadline_s) if deadline_s is not None else self.timeout
         try:
-            response = requests.post(self._url, json=body, timeout=self.timeout)
-        except requests.RequestException as exc:
+            status = _post_within(self._url, body, max(limit, 0.1))
+        except (asyncio.TimeoutError, TimeoutError):
+            raise DeliveryError(f"{self.name}: no complete answer within {limit:.0f} s (deadline)") from None
+        except Exception as exc:  # noqa: BLE001 - any failure stays in this channel
             # The exception text repeats the URL, and the URL is the secret: name the kind only.
-            raise DeliveryError(f"{self.name}: {type(exc).__name__} (endpoint unreachable)") from None
-        if response.status_code >= 300:
-            raise DeliveryError(f"{self.name}: HTTP {response.status_code}")
+            raise DeliveryError(f"{self.name}: {type(exc).__name__} (endpoint unreachable or URL invalid)") from None
+        if status >= 300:
+            raise DeliveryError(f"{self.name}: HTTP {status}")
 
 
 class SlackChannel(_HttpChannel):
-    def send(self, message: dict[str, Any]) -> None:
-        self._post(slack_payload(message))
+    def send(self, message: dict[str, Any], deadline_s: float | None = None) -> None:
+        self._post(slack_payload(message), deadline_s)
 
 
 class WebhookChannel(_HttpChannel):
-    def send(self, message: dict[str, Any]) -> None:
-        self._post(message)
+    def send(self, message: dict[str, Any], deadline_s: float | None = None) -> None:
+        self._post(message, deadline_s)
+
+
+# Prometheus re-sends a firing alert every evaluation and sets `endsAt` a few intervals ahead;
+# the alert sensor re-posts open incidents every ALERTMANAGER_RESEND_S with this lifetime.
+ALERTMANAGER_RESEND_S = 300.0
+ALERTMANAGER_TTL_S = 4 * ALERTMANAGER_RESEND_S
+
+
+class AlertmanagerChannel(_HttpChannel):
+    """Posts incidents to Alertmanager's `/api/v2/alerts`; Alertmanager then groups, silences,
+    inhibits, repeats and routes them. Lifecycle notices are not alerts and are not sent here."""
+
+    def __init__(self, name: str, url: str | None, timeout: float, clock: Any = None) -> None:
+        if url:
+            url = url.rstrip("/")
+            if not url.endswith("/api/v2/alerts"):
+                url += "/api/v2/alerts"
+        super().__init__(name, url, timeout)
+        import time
+
+        self._clock = clock or time.time
+
+    def send(self, message: dict[str, Any], deadline_s: float | None = None) -> None:
+        if message.get("notice") is not None or not message.get("alerts"):
+            return
+        self._post(alertmanager_alerts(message, self._clock(), ALERTMANAGER_TTL_S), deadline_s)
 
 
 class EmailChannel:
@@ -160,7 +208,7 @@ class EmailChannel:
         query = "&".join(f"{k}={quote(v, safe=',@')}" for k, v in params.items())
         self._url = f"{scheme}://{auth}{host}:{port}/?{query}"
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], deadline_s: float | None = None) -> None:
         import apprise
 
         notifier = apprise.Apprise()

@@ -9,6 +9,8 @@ from typing import Any
 
 import dagster as dg
 
+from monitoring_assets.health.status import escape_markdown
+
 
 def finite_or_none(value: Any) -> float | None:
     try:
@@ -26,7 +28,8 @@ def markdown_table(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> dg.
             value = row.get(column, "")
             if isinstance(value, float):
                 value = f"{value:.4g}"
-            cells.append(str(value).replace("|", "\\|").replace("\n", " "))
+            # Cells hold data (category values, column names): links, images and HTML stay text.
+            cells.append(escape_markdown(str(value)))
         lines.append("| " + " | ".join(cells) + " |")
     return dg.MetadataValue.md("\n".join(lines))
 

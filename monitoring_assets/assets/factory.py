@@ -13,10 +13,12 @@ from monitoring_assets.assets.names import (
     CHAMPION_PROMOTION,
     RETRAINED_CANDIDATE,
 )
+from monitoring_assets.assets.lifecycle import build_lifecycle_spec
 from monitoring_assets.assets.promotion import (
     build_candidate_evaluation,
     build_champion_promotion,
     build_retrained_candidate,
+    promotion_group,
 )
 from monitoring_assets.assets.remediation import build_rollback_job
 from monitoring_assets.assets.performance import build_model_performance, build_service_health
@@ -46,6 +48,10 @@ def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
         build_champion_promotion(model),
         build_health(model),
     ]
+
+
+def build_model_specs(model: ModelConfig) -> list[dg.AssetSpec]:
+    return [build_lifecycle_spec(model, promotion_group(model))]
 
 
 def monitoring_job_name(model: ModelConfig) -> str:

@@ -102,12 +102,16 @@ def build_health_job(model: ModelConfig):
     )
 
 
+def health_sensor_name(model: ModelConfig) -> str:
+    return f"{model.name}_health_sensor"
+
+
 def build_health_sensor(model: ModelConfig, interval_seconds: int, default_running: bool) -> dg.SensorDefinition:
     """Re-judges the health when new check verdicts were stored, and once an hour regardless,
     so that a dead upstream (no runs, no verdicts) still turns the model DEGRADED."""
 
     @dg.sensor(
-        name=f"{model.name}_health_sensor",
+        name=health_sensor_name(model),
         job_name=health_job_name(model),
         minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if default_running else dg.DefaultSensorStatus.STOPPED,

@@ -38,3 +38,5 @@ HEALTH = "health"
 HEALTH_GROUP = "model_health"
 HEALTH_CHECK = "model_healthy"
 FRESHNESS_CHECK = "data_freshness"
+
+LIFECYCLE = "lifecycle"

@@ -6,7 +6,11 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.common import finite_or_none, markdown_table, partition_check_spec
+from monitoring_assets.assets.common import (
+    finite_or_none,
+    markdown_table,
+    partition_check_spec,
+)
 from monitoring_assets.assets.names import (
     DRIFT_CHECK,
     FEATURE_DRIFT,
@@ -17,8 +21,9 @@ from monitoring_assets.config import ModelConfig
 from monitoring_assets.drift import DriftReport, score_drift
 from monitoring_assets.drift.columns import categorical_columns, monitored_columns
 from monitoring_assets.drift.report import category_counts, missing_count
-from monitoring_assets.profiling.whylogs_compat import DatasetProfileView
+from monitoring_assets.health.status import escape_markdown
 from monitoring_assets.profiling.profiler import merge_views, profile_frame
+from monitoring_assets.profiling.whylogs_compat import DatasetProfileView
 from monitoring_assets.registry import Baseline
 from monitoring_assets.registry.served import partition_version
 from monitoring_assets.resources import MlflowRegistry
@@ -63,7 +68,7 @@ def drift_check_result(report: DriftReport, rows: int, version: str | None = Non
     if rows == 0:
         description = "no rows to score"
     elif drifted:
-        description = f"{len(drifted)} feature(s) drifted: {', '.join(drifted)}"
+        description = escape_markdown(f"{len(drifted)} feature(s) drifted: {', '.join(drifted)}")
     else:
         description = "no feature past its drift threshold"
     return dg.AssetCheckResult(

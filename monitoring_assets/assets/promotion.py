@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring_assets.assets.common import markdown_table
+from monitoring_assets.assets.lifecycle import lifecycle_event, metrics_phrase
 from monitoring_assets.assets.names import (
     CANDIDATE_EVALUATION,
     CHAMPION_PROMOTION,
@@ -177,6 +178,11 @@ def build_retrained_candidate(model: ModelConfig) -> dg.AssetsDefinition:
             "monitoring.origin": "retrain", "monitoring.trained_on": partitions,
             "monitoring.dagster_run_id": context.run_id,
         })
+        context.log_event(lifecycle_event(
+            model, "retrain_finished",
+            f"{model.name}: retrain finished: v{version} registered as {model.candidate_alias!r} "
+            f"(trained on {len(window)} rows of {len(partitions)} partitions)",
+            version=version, details=f"training partitions: {', '.join(partitions)}"))
         return dg.Output({"version": version, "partitions": partitions, "rows": len(window)},
                          metadata={"version": version, "training_rows": len(window),
                                    "training_partitions": dg.MetadataValue.json(partitions)})
@@ -215,6 +221,15 @@ def build_candidate_evaluation(model: ModelConfig) -> dg.AssetsDefinition:
                             {"monitoring.dagster_run_id": context.run_id,
                              "monitoring.evaluated_on": report.get("partitions", [])})
         metrics = report.get("metrics", {})
+        if report.get("candidate") and failed:
+            names = list(model.promotion.thresholds)
+            compared = metrics_phrase(metrics.get("candidate", {}), metrics.get("champion", {}), names)
+            context.log_event(lifecycle_event(
+                model, "rejected",
+                f"{model.name}: candidate v{report['candidate']} rejected, champion v{report.get('champion')} stays"
+                + (f" ({compared})" if compared else ""),
+                severity="WARN", version=report["candidate"], previous=report.get("champion"),
+                details="; ".join(report["gate"]["failures"])[:1500]))
         rows = [{"metric": name, "champion": metrics.get("champion", {}).get(name),
                  "candidate": value} for name, value in metrics.get("candidate", {}).items()]
         yield dg.Output(report, metadata={
@@ -269,6 +284,17 @@ def build_champion_promotion(model: ModelConfig) -> dg.AssetsDefinition:
                               "monitoring.metrics": candidate_evaluation.get("metrics", {}),
                               "monitoring.evaluated_on": candidate_evaluation.get("partitions", []),
                           })
+        if outcome["changed"]:
+            metrics = candidate_evaluation.get("metrics", {})
+            compared = metrics_phrase(metrics.get("candidate", {}), metrics.get("champion", {}),
+                                      list(model.promotion.thresholds))
+            previous = outcome["previous"]
+            context.log_event(lifecycle_event(
+                model, "promoted",
+                f"{model.name}: v{version} promoted" + (f" over v{previous}" if previous else "")
+                + (f" ({compared})" if compared else ""),
+                version=str(version), previous=previous,
+                details=f"evaluated on {', '.join(candidate_evaluation.get('partitions', []))}"))
         yield dg.Output(outcome | {"candidate": version}, metadata={
             "champion": outcome["champion"], "previous_champion": outcome["previous"] or "",
             "changed": outcome["changed"],

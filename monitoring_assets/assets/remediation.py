@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from monitoring_assets.assets.lifecycle import lifecycle_event
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.promotion.gate import previous_champion_chain
 from monitoring_assets.resources import MlflowRegistry
@@ -22,6 +23,9 @@ def build_rollback_job(model: ModelConfig, job_name: str) -> dg.JobDefinition:
         registry.rollback(model.registered_model, model.champion_alias, target,
                           {"monitoring.dagster_run_id": context.run_id, "monitoring.rollback_reason": reason})
         context.log.info(f"{model.registered_model}: champion v{current} rolled back to v{target}")
+        context.log_event(lifecycle_event(
+            model, "rolled_back", f"{model.name}: champion rolled back from v{current} to v{target} ({reason})"[:400],
+            severity="WARN", version=target, previous=current))
         context.add_output_metadata({"from": current, "to": target})
         return {"from": current, "to": target}
 

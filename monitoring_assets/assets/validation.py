@@ -5,8 +5,13 @@ import dagster as dg
 import pandas as pd
 
 from monitoring_assets.assets.common import markdown_table, partition_check_spec
-from monitoring_assets.assets.names import INFERENCE_BATCH, SCHEMA_CHECK, VALIDATED_BATCH
+from monitoring_assets.assets.names import (
+    INFERENCE_BATCH,
+    SCHEMA_CHECK,
+    VALIDATED_BATCH,
+)
 from monitoring_assets.config import ModelConfig
+from monitoring_assets.health.status import escape_markdown
 from monitoring_assets.registry.served import frame_version
 from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
 from monitoring_assets.validation.readers import SOURCE_FILE_COLUMN
@@ -38,7 +43,7 @@ def schema_check_result(model: ModelConfig, outcome: ValidationOutcome, version:
         check_name=SCHEMA_CHECK,
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity(verdict.severity),
-        description=verdict.description,
+        description=escape_markdown(verdict.description),  # it names columns and values from the data
         metadata={
             "status": verdict.status,
             "rows_in": outcome.rows_in,

@@ -252,8 +252,9 @@ class ModelConfig(_Strict):
 class ChannelConfig(_Strict):
     """A place alerts go. Secrets are never written here: `*_env` names an environment variable."""
 
-    type: Literal["slack", "webhook", "email", "console", "file"]
-    url_env: str | None = Field(default=None, description="slack/webhook: env var holding the URL")
+    type: Literal["slack", "webhook", "email", "console", "file", "alertmanager"]
+    url_env: str | None = Field(
+        default=None, description="slack/webhook/alertmanager: env var holding the URL (Alertmanager: its base URL)")
     path: str | None = Field(default=None, description="file: where JSON lines are appended")
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -263,11 +264,12 @@ class ChannelConfig(_Strict):
     password_env: str | None = None
     sender: str | None = None
     recipients: list[str] = Field(default_factory=list)
-    timeout_seconds: float = Field(default=10.0, gt=0)
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Total deadline of one delivery: connect, send and answer together.")
 
     @model_validator(mode="after")
     def _complete(self) -> ChannelConfig:
-        if self.type in ("slack", "webhook") and not self.url_env:
+        if self.type in ("slack", "webhook", "alertmanager") and not self.url_env:
             raise ValueError(f"a {self.type} channel needs url_env (the env var holding its URL)")
         if self.type == "file" and not self.path:
             raise ValueError("a file channel needs path")
@@ -289,6 +291,10 @@ class NotificationsConfig(_Strict):
     retry_initial_seconds: float = Field(default=30, ge=0)
     retry_max_seconds: float = Field(default=1800, ge=0)
     alert_on_warn: bool = True
+    delivery_budget_seconds: float = Field(
+        default=25, gt=0, le=50,
+        description="Time one alert-sensor tick may spend delivering, well under Dagster's 60 s sensor "
+        "timeout; channels deliver in parallel and what does not fit is retried on the next tick.")
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> NotificationsConfig:

@@ -1,6 +1,9 @@
-"""The alert sensor: asset check evaluations and run failures, read from the instance by
-cursor, become alerts routed to channels. Its state (the alert book) lives in the cursor, so
-a daemon restart neither loses nor repeats an alert."""
+"""The alert sensor: check evaluations, failed runs, lifecycle events and failing sensor ticks,
+read from the instance, become incidents and notices routed to channels. Its state (the alert
+book) lives in the sensor cursor, so a daemon restart neither loses nor repeats an alert; the
+cursor is saved on every tick, whatever the channels did."""
+
+from __future__ import annotations
 
 import json
 import time
@@ -10,8 +13,10 @@ from typing import Any
 
 import dagster as dg
 
-from monitoring_assets.alerts.book import Alert, AlertBook
+from monitoring_assets.alerts.book import AlertBook, Evaluation, Notice
 from monitoring_assets.alerts.channels import (
+    ALERTMANAGER_RESEND_S,
+    AlertmanagerChannel,
     Channel,
     ConsoleChannel,
     DeliveryError,
@@ -20,15 +25,21 @@ from monitoring_assets.alerts.channels import (
     SlackChannel,
     WebhookChannel,
 )
-from monitoring_assets.alerts.messages import mlflow_run_link, render
+from monitoring_assets.alerts.delivery import deliver, timed
+from monitoring_assets.alerts.evaluations import breaches_from, is_judged
+from monitoring_assets.alerts.messages import mlflow_link, mlflow_run_link, render, run_link
 from monitoring_assets.alerts.routing import channels_for
 from monitoring_assets.assets.common import finite_or_none
+from monitoring_assets.assets.names import FRESHNESS_CHECK, GATE_CHECKS, HEALTH_CHECK, LIFECYCLE, MONITORING_CHECKS
 from monitoring_assets.config import MonitoringConfig
 from monitoring_assets.config.models import ChannelConfig
 
 ALERT_SENSOR_NAME = "monitoring_alert_sensor"
-RUN_FAILURE_CHECK = "run_failure"
+PROJECT = "monitoring_assets"
 _PAGE = 500
+CONSECUTIVE_TICK_FAILURES = 3
+LINK_LOOKUP_S = 5.0
+UNPARTITIONED = "unpartitioned"
 
 
 def _now() -> float:
@@ -41,8 +52,10 @@ def build_channel(name: str, config: ChannelConfig) -> Channel:
         return ConsoleChannel(name)
     if config.type == "file":
         return FileChannel(name, str(config.path))
-    if config.type in ("slack", "webhook"):
+    if config.type in ("slack", "webhook", "alertmanager"):
         url = dg.EnvVar(str(config.url_env)).get_value()
+        if config.type == "alertmanager":
+            return AlertmanagerChannel(name, url, config.timeout_seconds, clock=_now)
         cls = SlackChannel if config.type == "slack" else WebhookChannel
         return cls(name, url, config.timeout_seconds)
     password = dg.EnvVar(config.password_env).get_value() if config.password_env else None
@@ -56,34 +69,40 @@ def build_channel(name: str, config: ChannelConfig) -> Channel:
 def monitoring_run_link(config: MonitoringConfig, registry: Any, registered_model: str, version: str | None,
                         log: Any) -> str | None:
     """The version's monitoring run charts in MLflow, or None when there is none (yet) or MLflow
-    cannot be reached: a missing link never holds an alert back."""
+    cannot be reached in time: a missing link never holds an alert back."""
     if not version:
         return None
-    try:
-        location = registry.monitoring_run_location(registered_model, version)
-    except Exception as exc:  # noqa: BLE001 - an unreachable MLflow costs the link, not the alert
-        log.warning(f"no MLflow run link for {registered_model} v{version}: {type(exc).__name__}")
+
+    def lookup():
+        return registry.monitoring_run_location(registered_model, version)
+
+    location = timed(lookup, LINK_LOOKUP_S, default=None)
+    if location is None:
         return None
-    return mlflow_run_link(config.links.mlflow_url, *location) if location else None
+    return mlflow_run_link(config.links.mlflow_url, *location)
 
 
-def _metadata_value(metadata: Mapping, key: str):
-    value = metadata.get(key)
+def _plain(value: Any) -> Any:
     raw = getattr(value, "value", value)
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return finite_or_none(raw)
-    return raw if isinstance(raw, (str, type(None))) else str(raw)
+    if isinstance(raw, (str, bool, list, dict, type(None))):
+        return raw
+    return str(raw)
 
 
 def _partition_of(instance: dg.DagsterInstance, run_id: str, cache: dict) -> str:
     if run_id not in cache:
         run = instance.get_run_by_id(run_id)
-        cache[run_id] = (run.tags.get("dagster/partition") if run else None) or "unpartitioned"
+        cache[run_id] = (run.tags.get("dagster/partition") if run else None) or UNPARTITIONED
     return cache[run_id]
 
 
-def read_check_alerts(instance: dg.DagsterInstance, after: int, models: set[str]) -> tuple[list[Alert], int]:
-    """Check evaluations of the given models stored after `after`, as alerts, and the new cursor."""
+def read_check_evaluations(instance: dg.DagsterInstance, after: int, config: MonitoringConfig,
+                           models: set[str] | None = None) -> tuple[list[Evaluation], int]:
+    """Check evaluations of the configured models stored after `after`, and the new cursor."""
+    wanted = models if models is not None else {m.name for m in config.models}
+    directions = {m.name: {k: v.greater_is_better for k, v in m.performance.items()} for m in config.models}
     with warnings.catch_warnings():
         # The check-evaluation query has no successor API yet in Dagster 1.13.
         warnings.simplefilter("ignore")
@@ -100,30 +119,43 @@ def read_check_alerts(instance: dg.DagsterInstance, after: int, models: set[str]
                 "SQLite event log cannot do: use PostgreSQL or ConsolidatedSqliteEventLogStorage "
                 "in dagster.yaml (see deploy/dagster.yaml)"
             ) from None
-    alerts, partitions = [], {}
+    evaluations, partitions = [], {}
     for record in records:
         after = max(after, record.storage_id)
         entry = record.event_log_entry
-        evaluation = entry.dagster_event.asset_check_evaluation_data
-        model = evaluation.asset_key.path[0]
-        if model not in models:
-            continue
-        partition = evaluation.partition or _partition_of(instance, entry.run_id, partitions)
-        metadata = evaluation.metadata
-        alerts.append(Alert(
-            key=Alert.make_key(model, evaluation.check_name, partition),
-            model=model, check=evaluation.check_name, partition=partition,
-            asset=evaluation.asset_key.to_user_string(), severity=evaluation.severity.value,
-            passed=bool(evaluation.passed), description=evaluation.description or "",
-            version=_metadata_value(metadata, "version"), observed=_metadata_value(metadata, "observed"),
-            threshold=_metadata_value(metadata, "threshold"), baseline=_metadata_value(metadata, "baseline"),
-            run_id=entry.run_id, observed_at=entry.timestamp, status=_metadata_value(metadata, "status"),
+        data = entry.dagster_event.asset_check_evaluation_data
+        model = data.asset_key.path[0]
+        if model not in wanted or data.check_name in GATE_CHECKS:
+            continue  # the gate judges candidates: its verdict reaches on-call as a lifecycle notice
+        partition = data.partition or (_partition_of(instance, entry.run_id, partitions) if entry.run_id
+                                       else UNPARTITIONED)
+        metadata = {k: _plain(v) for k, v in data.metadata.items()}
+        severity = data.severity.value
+        version = metadata.get("version") or None
+        greater = directions.get(model, {})
+        evaluations.append(Evaluation(
+            model=model, check=data.check_name, partition=partition, asset=data.asset_key.to_user_string(),
+            severity=severity, passed=bool(data.passed), judged=is_judged(metadata),
+            version=str(version) if version else None,
+            breaches=breaches_from(data.check_name, bool(data.passed), severity, metadata,
+                                   lambda metric: greater.get(metric, True)),
+            description=data.description or "", run_id=entry.run_id or None, observed_at=entry.timestamp,
         ))
-    return alerts, after
+    return evaluations, after
 
 
-def _run_alerts(instance: dg.DagsterInstance, cursor: str | None, jobs: Mapping[str, str]) -> tuple[list[Alert], str | None]:
-    alerts = []
+def _step_error(instance: dg.DagsterInstance, run_id: str) -> str:
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        error = getattr(getattr(entry.dagster_event, "event_specific_data", None), "error", None)
+        message = getattr(error, "message", None)
+        if message:
+            return " ".join(message.strip().splitlines()[:2])[:300]
+    return ""
+
+
+def read_run_failures(instance: dg.DagsterInstance, cursor: str | None, jobs: Mapping[str, str],
+                      dagster_url: str) -> tuple[list[Notice], str | None]:
+    notices = []
     result = instance.fetch_run_status_changes(
         dg.DagsterEventType.RUN_FAILURE, limit=_PAGE, cursor=cursor, ascending=True
     )
@@ -133,67 +165,141 @@ def _run_alerts(instance: dg.DagsterInstance, cursor: str | None, jobs: Mapping[
         if model is None:
             continue
         run = instance.get_run_by_id(entry.run_id)
-        partition = (run.tags.get("dagster/partition") if run else None) or "unpartitioned"
-        message = entry.dagster_event.message if entry.dagster_event else ""
-        alerts.append(Alert(
-            key=Alert.make_key(model, RUN_FAILURE_CHECK, partition), model=model, check=RUN_FAILURE_CHECK,
-            partition=partition, asset=f"{model}/{entry.job_name}", severity="ERROR", passed=False,
-            description=f"run {entry.run_id} of {entry.job_name} failed: {(message or '')[:300]}",
-            run_id=entry.run_id, observed_at=entry.timestamp,
+        partition = run.tags.get("dagster/partition") if run else None
+        cause = _step_error(instance, entry.run_id) or (entry.dagster_event.message if entry.dagster_event else "")
+        notices.append(Notice(
+            key=f"run:{entry.run_id}", model=model, event="run_failed", severity="ERROR",
+            summary=f"{model}: run of {entry.job_name}" + (f" for {partition}" if partition else "")
+            + " failed: the monitor itself is broken, so this model is not being judged",
+            details=(cause or "")[:400], links={"Dagster": run_link(dagster_url, entry.run_id)},
+            at=entry.timestamp,
         ))
-    return alerts, result.cursor or cursor
+    return notices, result.cursor or cursor
 
 
-def notify_channels(config: MonitoringConfig, model_name: str, severity: str, title: str, text: str,
-                    log: object, channel_factory: Callable[[str, ChannelConfig], Channel] = build_channel) -> int:
-    """One-off notices (remediation actions): sent once to the routed channels, failures logged."""
-    notifications = config.notifications
-    sent = 0
-    for name in channels_for(model_name, severity, notifications.routes):
-        message = {"source": "monitoring_assets", "version": 1, "model": model_name, "channel": name,
-                   "title": title, "text": f"{title}\n{text}", "alerts": []}
-        try:
-            channel_factory(name, notifications.channels[name]).send(message)
-            sent += 1
-        except DeliveryError as exc:
-            log.warning(f"notice delivery failed: {exc}")  # type: ignore[attr-defined]
-    return sent
+def read_lifecycle(instance: dg.DagsterInstance, model: str, cursor: str | None,
+                   ) -> tuple[list[tuple[int, dict[str, Any], float]], str | None]:
+    result = instance.fetch_observations(dg.AssetKey([model, LIFECYCLE]), limit=_PAGE, cursor=cursor, ascending=True)
+    events = []
+    for record in result.records:
+        observation = record.asset_observation
+        if observation is None:
+            continue
+        events.append((record.storage_id, {k: _plain(v) for k, v in observation.metadata.items()},
+                       record.timestamp))
+    return events, result.cursor or cursor
+
+
+def sensor_tick_evaluations(instance: dg.DagsterInstance, watched: Mapping[str, str]) -> list[Evaluation]:
+    """A project sensor whose last CONSECUTIVE_TICK_FAILURES ticks raised is failing; one whose
+    newest finished tick did not raise is passing. Only sensors the daemon ran have ticks."""
+    evaluations = []
+    for state in instance.all_instigator_state():
+        name = getattr(state, "instigator_name", None)
+        if name not in watched or getattr(getattr(state, "instigator_type", None), "value", "") != "SENSOR":
+            continue
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=CONSECUTIVE_TICK_FAILURES + 2)
+        finished = [t for t in ticks if t.status.value in ("SUCCESS", "SKIPPED", "FAILURE")][:CONSECUTIVE_TICK_FAILURES]
+        if not finished:
+            continue
+        failing = len(finished) == CONSECUTIVE_TICK_FAILURES and all(t.status.value == "FAILURE" for t in finished)
+        if not failing and finished[0].status.value == "FAILURE":
+            continue  # raising, but not yet three times in a row
+        error = getattr(getattr(finished[0], "error", None), "message", "") or ""
+        evaluations.append(Evaluation(
+            model=watched[name], check=name, partition=UNPARTITIONED, asset=f"sensor {name}", severity="ERROR",
+            passed=not failing,
+            description=f"{CONSECUTIVE_TICK_FAILURES} ticks in a row raised: {' '.join(error.split())[:300]}",
+        ))
+    return evaluations
+
+
+def _notice_from_lifecycle(model: str, storage_id: int, metadata: dict[str, Any], at: float, config: MonitoringConfig,
+                           registered_model: str) -> Notice:
+    version = metadata.get("version") or None
+    links = {"Dagster": f"{config.links.dagster_url.rstrip('/')}/assets/{model}/{LIFECYCLE}?view=events"}
+    links["MLflow"] = mlflow_link(config.links.mlflow_url, registered_model, version)
+    return Notice(key=f"life:{storage_id}", model=model, event=str(metadata.get("event") or "remediation"),
+                  severity=str(metadata.get("severity") or "INFO"), summary=str(metadata.get("summary") or ""),
+                  details=str(metadata.get("details") or ""), links=links, at=at)
+
+
+def existing_checks(config: MonitoringConfig, watched: Mapping[str, str]) -> Callable[[str, str], bool]:
+    known = set(MONITORING_CHECKS) | {HEALTH_CHECK, FRESHNESS_CHECK}
+    models = {m.name for m in config.models}
+
+    def exists(model: str, check: str) -> bool:
+        if check in watched:
+            return True
+        return model in models and check in known
+
+    return exists
 
 
 def build_alert_sensor(config: MonitoringConfig, job_models: Mapping[str, str],
+                       watched_sensors: Mapping[str, str] | None = None,
                        channel_factory: Callable[[str, ChannelConfig], Channel] = build_channel) -> dg.SensorDefinition:
-    """`job_models` maps the monitored jobs to their model, for run-failure alerts."""
+    """`job_models` maps the project's jobs to their model, for failed-run notices;
+    `watched_sensors` maps the project's other sensors to their model (or the project)."""
     notifications = config.notifications
     models = {m.name: m for m in config.models}
+    watched = dict(watched_sensors or {})
 
-    def route(alert: Alert) -> list[str]:
-        if alert.severity == "WARN" and not notifications.alert_on_warn:
+    def route(model: str, severity: str) -> list[str]:
+        if severity == "WARN" and not notifications.alert_on_warn:
             return []
-        return channels_for(alert.model, alert.severity, notifications.routes)
+        return channels_for(model, severity, notifications.routes)
+
+    def interval_for(channel: str) -> float:
+        settings = notifications.channels.get(channel)
+        if settings is not None and settings.type == "alertmanager":
+            return ALERTMANAGER_RESEND_S
+        return notifications.repeat_interval_minutes * 60
 
     @dg.sensor(
         name=ALERT_SENSOR_NAME,
         minimum_interval_seconds=config.sensors.alert_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if config.sensors.default_running else dg.DefaultSensorStatus.STOPPED,
-        description="Routes failing asset checks and failed runs of the monitored models to the "
-        "configured channels: once on failure, again after the repeat interval, once when resolved.",
+        description="Turns failing asset checks into incidents per (model, check, version) and routes "
+        "them to the configured channels: once when they open, again after the repeat interval with "
+        "the partitions added since, once when they resolve. Lifecycle events and failures of the "
+        "monitor itself (failed runs, sensors raising) are sent once each.",
     )
     def monitoring_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         state = json.loads(context.cursor) if context.cursor else {}
-        book = AlertBook.from_json(state.get("book"))
+        if state.get("v") != 2:
+            state = {"checks": state.get("events", 0), "runs": state.get("runs")}  # an earlier format
+        book = AlertBook.from_dict(state.get("book"))
         now = _now()
-        check_alerts, events_after = read_check_alerts(context.instance, int(state.get("events", 0)), set(models))
-        run_alerts, runs_cursor = _run_alerts(context.instance, state.get("runs"), job_models)
-        for alert in check_alerts:
-            book.observe(alert, route, now)
-        for alert in run_alerts:
-            book.observe(alert, route, now, one_shot=True)
-        book.repeat_due(route, now, notifications.repeat_interval_minutes * 60)
-        sent, failed = 0, 0
-        run_links: dict[tuple[str, str | None], str | None] = {}
+        evaluations, checks_after = read_check_evaluations(context.instance, int(state.get("checks") or 0), config)
+        for evaluation in evaluations:
+            book.observe(evaluation, route, now)
+        lifecycle_cursors: dict[str, str | None] = dict(state.get("lifecycle") or {})
+        for name, model in models.items():
+            events, lifecycle_cursors[name] = read_lifecycle(context.instance, name, lifecycle_cursors.get(name))
+            for storage_id, metadata, at in events:
+                if metadata.get("event") in ("promoted", "rolled_back") and metadata.get("version"):
+                    how = "promotion" if metadata["event"] == "promoted" else "rollback"
+                    book.retire_version(name, str(metadata["version"]), how, route, now)
+                book.notify(_notice_from_lifecycle(name, storage_id, metadata, at, config, model.registered_model),
+                            route)
+        notices, runs_cursor = read_run_failures(context.instance, state.get("runs"), job_models,
+                                                 config.links.dagster_url)
+        for notice in notices:
+            book.notify(notice, route)
+        for evaluation in sensor_tick_evaluations(context.instance, watched):
+            book.observe(evaluation, route, now)
+        book.retire_checks(existing_checks(config, watched), route, now)
+        book.repeat_due(route, now, interval_for)
+
         registry = None  # built on the first link a message needs: one MLflow client per tick
+        run_links: dict[tuple[str, str | None], str | None] = {}
+        messages: dict[int, dict[str, Any]] = {}
+        outboxes = []
         for outbox in book.outboxes(now):
-            settings = notifications.channels[outbox.channel]
+            if outbox.channel not in notifications.channels:
+                book.delivered(outbox, now)  # the channel was removed from the config
+                continue
             model = models.get(outbox.model)
             registered = model.registered_model if model else outbox.model
 
@@ -208,20 +314,39 @@ def build_alert_sensor(config: MonitoringConfig, job_models: Mapping[str, str],
                                                                            context.log)
                 return run_links[(registered, version)]
 
-            message = render(outbox, registered, config.links.dagster_url, config.links.mlflow_url, run_url_for)
+            messages[id(outbox)] = render(outbox, registered, config.links.dagster_url, config.links.mlflow_url,
+                                          run_url_for if model else (lambda version: None))
+            outboxes.append(outbox)
+
+        def send(outbox, seconds_left: float) -> None:
             try:
-                channel_factory(outbox.channel, settings).send(message)
-            except DeliveryError as exc:
+                channel = channel_factory(outbox.channel, notifications.channels[outbox.channel])
+                channel.send(messages[id(outbox)], seconds_left)
+            except DeliveryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the text may hold a secret: name the kind only
+                raise DeliveryError(f"{outbox.channel}: {type(exc).__name__}") from None
+
+        started = time.monotonic()
+        outcomes = deliver(outboxes, send, notifications.delivery_budget_seconds)
+        sent = failed = waiting = 0
+        for outcome in outcomes:
+            if outcome.error is None:
+                book.delivered(outcome.outbox, now)
+                sent += 1
+            elif not outcome.attempted:
+                waiting += 1
+            else:
                 failed += 1
-                book.failed(outbox, str(exc), now, notifications.retry_initial_seconds, notifications.retry_max_seconds)
-                context.log.warning(f"alert delivery failed, will retry: {exc}")
-                continue
-            book.delivered(outbox)
-            sent += 1
+                book.failed(outcome.outbox, outcome.error, now, notifications.retry_initial_seconds,
+                            notifications.retry_max_seconds)
+                context.log.warning(f"alert delivery failed, will retry: {outcome.error}")
         book.prune(now)
-        if sent or failed:
-            context.log.info(f"alerts: {sent} message(s) delivered, {failed} failed, {book.pending_count()} pending")
-        cursor = json.dumps({"events": events_after, "runs": runs_cursor, "book": book.to_json()})
-        return dg.SensorResult(cursor=cursor)
+        if outcomes:
+            context.log.info(f"alerts: {sent} message(s) delivered, {failed} failed, {waiting} left for the next "
+                             f"tick, {book.pending_count()} pending ({time.monotonic() - started:.1f} s)")
+        cursor = {"v": 2, "checks": checks_after, "runs": runs_cursor, "lifecycle": lifecycle_cursors,
+                  "book": book.to_dict()}
+        return dg.SensorResult(cursor=json.dumps(cursor, separators=(",", ":"), sort_keys=True))
 
     return monitoring_alert_sensor

@@ -35,6 +35,10 @@ def lookback_partitions(model: ModelConfig, kind: str, settings: SensorsConfig) 
     return count
 
 
+def landing_sensor_name(model: ModelConfig, kind: str) -> str:
+    return f"{model.name}_{kind}_sensor"
+
+
 def build_landing_sensor(
     model: ModelConfig,
     kind: str,
@@ -46,7 +50,7 @@ def build_landing_sensor(
     lookback = lookback_partitions(model, kind, settings)
 
     @dg.sensor(
-        name=f"{model.name}_{kind}_sensor",
+        name=landing_sensor_name(model, kind),
         job_name=job_name,
         minimum_interval_seconds=settings.landing_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if settings.default_running else dg.DefaultSensorStatus.STOPPED,

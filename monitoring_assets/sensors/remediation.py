@@ -1,6 +1,7 @@
 """The remediation sensor: when the performance check failed on K consecutive labeled
 partitions, apply the model's policy (notify, rollback, retrain) within its guard rails.
-Every action taken or skipped is notified and tagged on the champion version."""
+Every action taken or skipped is recorded on <model>/lifecycle (the alert sensor sends it
+on) and tagged on the champion version."""
 
 import json
 import time
@@ -14,7 +15,8 @@ from monitoring_assets.promotion.gate import previous_champion_chain
 from monitoring_assets.promotion.policy import decide
 from monitoring_assets.registry.aliases import now_iso
 from monitoring_assets.resources import MlflowRegistry
-from monitoring_assets.sensors.alert_sensor import notify_channels, read_check_alerts
+from monitoring_assets.assets.lifecycle import lifecycle_event
+from monitoring_assets.sensors.alert_sensor import read_check_evaluations
 
 _ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
            dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
@@ -42,10 +44,11 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
     def remediation_sensor(context: dg.SensorEvaluationContext, mlflow: MlflowRegistry) -> dg.SensorResult:
         state = json.loads(context.cursor) if context.cursor else {}
         judged: dict[str, bool] = state.get("judged", {})
-        alerts, events_after = read_check_alerts(context.instance, int(state.get("events", 0)), {model.name})
-        for alert in alerts:
-            if alert.check == PERFORMANCE_CHECK and alert.status == "judged":
-                judged[alert.partition] = alert.passed
+        evaluations, events_after = read_check_evaluations(context.instance, int(state.get("events", 0)), config,
+                                                           {model.name})
+        for evaluation in evaluations:
+            if evaluation.check == PERFORMANCE_CHECK and evaluation.judged:
+                judged[evaluation.partition] = evaluation.passed
         in_flight = bool(context.instance.get_runs(
             filters=dg.RunsFilter(job_name=retrain_job_name(model), statuses=_ACTIVE), limit=1,
         ) or context.instance.get_runs(
@@ -53,6 +56,7 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
         ))
         now = _now()
         requests: list[dg.RunRequest] = []
+        events: list[dg.AssetObservation] = []
         if state.get("followup") == "retrain" and not in_flight:
             requests.append(dg.RunRequest(job_name=retrain_job_name(model), tags={"monitoring/reason": "rollback_then_retrain"}))
             state["followup"] = None
@@ -79,9 +83,12 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
                 if champion:
                     registry.tag_version(model.registered_model, champion,
                                          {f"monitoring.remediation.{int(now)}": record})
-                title = (f"[REMEDIATION] {model.name} ({model.registered_model}): {action} {taken}"
-                         + (f" ({skipped})" if skipped else ""))
-                notify_channels(config, model.name, "ERROR", title, decision.reason, context.log)
+                retraining = action in ("retrain", "rollback_then_retrain") and taken == "started"
+                events.append(lifecycle_event(
+                    model, "retrain_started" if retraining and action == "retrain" else "remediation",
+                    f"{model.name}: {action} {taken}" + (f" ({skipped})" if skipped else f": {decision.reason}"),
+                    severity="WARN" if skipped else "INFO", version=champion,
+                    details=decision.reason if skipped else ""))
             if skipped is None:
                 state["after"] = max(p for p, ok in judged.items() if not ok)
                 state["last_action_at"] = now
@@ -93,6 +100,6 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
                 elif action in ("retrain", "rollback_then_retrain"):
                     requests.append(dg.RunRequest(job_name=retrain_job_name(model), tags=reason_tag))
         state |= {"events": events_after, "judged": judged}
-        return dg.SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True), asset_events=events)
 
     return remediation_sensor
