@@ -109,3 +109,78 @@ class SmtpServer:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+class FaultyHttpServer:
+    """An HTTP endpoint on loopback that can misbehave: `ok` answers 200, `hang` reads the
+    request and never answers, `drip` answers one byte at a time, `drip_interval` apart, and
+    never finishes. Switching to `ok` is the recovery; only bodies answered in `ok` mode count
+    as delivered."""
+
+    def __init__(self, mode: str = "ok", drip_interval: float = 1.0) -> None:
+        self.mode = mode
+        self.modes: dict[str, str] = {}  # per path, over `mode`
+        self.drip_interval = drip_interval
+        self.port = free_port()
+        self.delivered: list[dict] = []  # {"path", "body"} answered 200
+        self.received: list[dict] = []  # every request read, whatever the mode
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", self.port))
+        self._sock.listen(64)
+        self._stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def bodies(self, path: str) -> list[dict]:
+        return [r["body"] for r in self.delivered if r["path"] == path]
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(30)
+            try:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                length = next((int(l.split(":", 1)[1]) for l in lines[1:] if l.lower().startswith("content-length:")), 0)
+                while len(body) < length:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    body += chunk
+                request = {"path": path, "body": json.loads(body or b"null")}
+                self.received.append(request)
+                mode = self.modes.get(path, self.mode)
+                if mode == "hang":
+                    self._stopped.wait(600)
+                    return
+                if mode == "drip":
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * 100:
+                        connection.sendall(bytes([byte]))
+                        if self._stopped.wait(self.drip_interval):
+                            return
+                    return
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                self.delivered.append(request)
+            except OSError:
+                return
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._sock.close()

@@ -126,15 +126,57 @@ def test_the_demo_retrains_promotes_and_rejects(demo_summary):
     assert tags["monitoring.origin"] == "retrain"
 
 
-def test_the_demo_alerts_on_the_degraded_days(demo_summary, day_keys):
+def test_one_degradation_gives_one_firing_message_one_resolution_and_one_notice_per_event(demo_summary, day_keys):
     messages = [json.loads(line) for line in (demo_summary["home"] / "alerts.log").read_text().splitlines()]
-    alerts = [a for m in messages for a in m["alerts"]]
-    drift_days = {a["partition"] for a in alerts if a["check"] == DRIFT_CHECK}
-    assert drift_days == set(day_keys[DRIFT_DAY - 1:])
-    perf_days = {a["partition"] for a in alerts if a["check"] == PERFORMANCE_CHECK}
-    assert perf_days == set(day_keys[DRIFT_DAY - 1:len(day_keys) - LABEL_DELAY_DAYS])
-    assert any(m["title"].startswith("[REMEDIATION]") for m in messages)
-    assert any(a["check"] == "candidate_meets_thresholds" for a in alerts)
+    incident_messages = [m for m in messages if m["alerts"]]
+    firing = [m for m in incident_messages if any(a["kind"] == "firing" for a in m["alerts"])]
+    resolved = [m for m in incident_messages if any(a["kind"] == "resolved" for a in m["alerts"])]
+    assert len(firing) == 1 and len(resolved) == 1 and len(incident_messages) == 2
+    opened = {a["check"]: a for a in firing[0]["alerts"]}
+    # One incident per (check, version): v1's drift over the drifted days, its performance over
+    # the degraded days whose labels are in, and the model's health (with the session's fixed
+    # dates, the newest days' labels are also overdue by the wall clock).
+    assert {DRIFT_CHECK, PERFORMANCE_CHECK, "model_healthy"} <= set(opened) <= {
+        DRIFT_CHECK, PERFORMANCE_CHECK, "model_healthy", LABEL_COVERAGE_CHECK}
+    drift, perf = opened[DRIFT_CHECK], opened[PERFORMANCE_CHECK]
+    assert drift["model_version"] == perf["model_version"] == "1"
+    assert drift["since"] == perf["since"] == day_keys[DRIFT_DAY - 1]
+    assert drift["partition_count"] == len(day_keys) - DRIFT_DAY + 1
+    assert perf["partition_count"] == len(day_keys) - DRIFT_DAY + 1 - LABEL_DELAY_DAYS
+    assert perf["partitions"] == day_keys[DRIFT_DAY - 1:len(day_keys) - LABEL_DELAY_DAYS]
+    assert {m["metric"] for m in perf["failed_metrics"]} == {"accuracy", "roc_auc"}
+    assert perf["observed"] < perf["threshold"] < perf["baseline"]
+    assert firing[0]["title"].startswith("[ERROR] churn v1: ")
+    summary = next(a["summary"] for a in firing[0]["alerts"] if a["check"] == PERFORMANCE_CHECK)
+    assert f"since {day_keys[DRIFT_DAY - 1]}, {perf['partition_count']} partitions" in summary
+    # Promoting v2 resolves v1's incidents, with the reason; the health stays open (still degraded).
+    ended = {a["check"]: a for a in resolved[0]["alerts"]}
+    assert set(ended) == set(opened) - {"model_healthy"}
+    promoted_version = demo_summary["promotion"]["champion"]
+    for alert in ended.values():
+        assert alert["reason"] == f"v1 no longer serves: replaced by v{promoted_version} (promotion)"
+    notices = [m["notice"] for m in messages if m["notice"]]
+    assert [n["event"] for n in notices] == ["retrain_started", "retrain_finished", "promoted", "rejected"]
+    promoted = next(n for n in notices if n["event"] == "promoted")
+    assert promoted["summary"].startswith(f"churn: v{promoted_version} promoted over v1 (accuracy ")
+    rejected = next(n for n in notices if n["event"] == "rejected")
+    assert f"champion v{promoted_version} stays (accuracy " in rejected["summary"] and " vs " in rejected["summary"]
+    assert demo_summary["alerts"] | {"events": None} == {
+        "messages": 6, "firing": len(opened), "repeat": 0, "resolved": len(opened) - 1, "notices": 4, "events": None,
+        "log": demo_summary["alerts"]["log"]}
+
+
+def test_the_demo_leaves_every_sensor_cursor_in_the_instance(demo_summary):
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(demo_summary["home"] / "dagster")) as instance:
+        cursors = {s.instigator_name: s.instigator_data.cursor for s in instance.all_instigator_state()}
+    assert {"monitoring_alert_sensor", "churn_remediation_sensor", "churn_inference_sensor", "churn_labels_sensor",
+            "churn_health_sensor"} <= set(cursors)
+    alert_cursor = json.loads(cursors["monitoring_alert_sensor"])
+    assert alert_cursor["v"] == 2 and alert_cursor["checks"] > 0
+    assert len(cursors["monitoring_alert_sensor"]) < 20_000
+    assert not (demo_summary["home"] / "monitoring_alert_sensor.cursor").exists()
 
 
 def test_mlflow_holds_one_point_per_day_for_each_metric(demo_summary, day_keys):

@@ -59,7 +59,10 @@ def register_secret(url_or_value: str | None) -> None:
         return
     install_redaction()
     _SECRETS.add(url_or_value)
-    parts = urlsplit(url_or_value)
+    try:
+        parts = urlsplit(url_or_value)
+    except ValueError:
+        return  # not a URL (or a malformed one): the whole value is the secret
     if parts.scheme and len(parts.path) > 1:
         _SECRETS.add(parts.path + (f"?{parts.query}" if parts.query else ""))
         _SECRETS.add(parts.path)
@@ -125,17 +128,24 @@ def _post_within(url: str, body: Any, deadline_s: float) -> int:
 
 
 class _HttpChannel:
-    def __init__(self, name: str, url: str | None, timeout: float) -> None:
+    def __init__(self, name: str, url: str | None, timeout: float, url_env: str | None = None) -> None:
         self.name = name
         self._url = url
         self.timeout = timeout
+        self._source = f"${url_env}" if url_env else "its URL environment variable"
         register_secret(url)
 
     def _post(self, body: Any, deadline_s: float | None = None) -> None:
         import asyncio
 
         if not self._url:
-            raise DeliveryError(f"{self.name}: its URL environment variable is not set")
+            raise DeliveryError(f"{self.name}: {self._source} is not set")
+        import httpx
+
+        try:
+            httpx.URL(self._url)
+        except Exception:  # noqa: BLE001 - the message would repeat the URL
+            raise DeliveryError(f"{self.name}: {self._source} does not hold a valid URL (InvalidURL)") from None
         limit = min(self.timeout, deadline_s) if deadline_s is not None else self.timeout
         try:
             status = _post_within(self._url, body, max(limit, 0.1))
@@ -168,12 +178,13 @@ class AlertmanagerChannel(_HttpChannel):
     """Posts incidents to Alertmanager's `/api/v2/alerts`; Alertmanager then groups, silences,
     inhibits, repeats and routes them. Lifecycle notices are not alerts and are not sent here."""
 
-    def __init__(self, name: str, url: str | None, timeout: float, clock: Any = None) -> None:
+    def __init__(self, name: str, url: str | None, timeout: float, url_env: str | None = None,
+                 clock: Any = None) -> None:
         if url:
             url = url.rstrip("/")
             if not url.endswith("/api/v2/alerts"):
                 url += "/api/v2/alerts"
-        super().__init__(name, url, timeout)
+        super().__init__(name, url, timeout, url_env)
         import time
 
         self._clock = clock or time.time

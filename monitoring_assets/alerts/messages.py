@@ -162,7 +162,7 @@ def incident_record(incident: Incident, delivery: Delivery, registered_model: st
 
 
 def _incident_lines(record: dict[str, Any]) -> list[str]:
-    lines = [record["summary"]]
+    lines = [record["summary"], f"  check {record['check']} on {record['asset']}"]
     if record["kind"] != "resolved":
         listed = record["new_partitions"] if record["kind"] == "repeat" else record["partitions"]
         if listed and listed != [UNPARTITIONED]:

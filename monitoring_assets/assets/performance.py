@@ -89,7 +89,8 @@ def _partition_end(context: dg.AssetExecutionContext) -> float:
     return context.partition_time_window.end.timestamp()
 
 
-def coverage_check(model: ModelConfig, coverage: float, labeled: int, rows: int, hours_since_end: float) -> dg.AssetCheckResult:
+def coverage_check(model: ModelConfig, coverage: float, labeled: int, rows: int, hours_since_end: float,
+                   version: str | None = None) -> dg.AssetCheckResult:
     policy = model.labels_policy
     pending = coverage < policy.min_coverage
     overdue = pending and hours_since_end > policy.deadline_hours and rows > 0
@@ -107,6 +108,7 @@ def coverage_check(model: ModelConfig, coverage: float, labeled: int, rows: int,
         description=description,
         metadata={
             "status": "overdue" if overdue else ("pending" if pending else "complete"),
+            "version": version or "",
             "observed": coverage,
             "threshold": policy.min_coverage,
             "labeled_rows": labeled,
@@ -236,7 +238,7 @@ def build_model_performance(model: ModelConfig, partitions_def: dg.PartitionsDef
         yield dg.Output(report, metadata=metadata)
         hours = (time.time() - _partition_end(context)) / 3600.0
         yield performance_check(model, evaluations, coverage, version)
-        yield coverage_check(model, coverage, len(labeled), rows, hours)
+        yield coverage_check(model, coverage, len(labeled), rows, hours, version)
 
     return model_performance
 
@@ -285,6 +287,9 @@ def build_service_health(model: ModelConfig, partitions_def: dg.PartitionsDefini
             description=description,
             metadata={
                 "status": "breached" if breaches else ("no_data" if no_data else "ok"),
+                # The served version by the rows alone: this step does not ask MLflow for the champion.
+                "version": (frame_version(inference_batch, roles.model_version, "")
+                            if roles.model_version and roles.model_version in inference_batch else ""),
                 "observed": finite_or_none(health.latency_p95_ms),
                 "threshold": slo.p95_ms,
                 "baseline": "service level objective (config)",

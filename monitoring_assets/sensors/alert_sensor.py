@@ -55,9 +55,9 @@ def build_channel(name: str, config: ChannelConfig) -> Channel:
     if config.type in ("slack", "webhook", "alertmanager"):
         url = dg.EnvVar(str(config.url_env)).get_value()
         if config.type == "alertmanager":
-            return AlertmanagerChannel(name, url, config.timeout_seconds, clock=_now)
+            return AlertmanagerChannel(name, url, config.timeout_seconds, config.url_env, clock=_now)
         cls = SlackChannel if config.type == "slack" else WebhookChannel
-        return cls(name, url, config.timeout_seconds)
+        return cls(name, url, config.timeout_seconds, config.url_env)
     password = dg.EnvVar(config.password_env).get_value() if config.password_env else None
     return EmailChannel(
         name, host=str(config.smtp_host), port=config.smtp_port, starttls=config.starttls,
@@ -194,6 +194,8 @@ def sensor_tick_evaluations(instance: dg.DagsterInstance, watched: Mapping[str, 
     """A project sensor whose last CONSECUTIVE_TICK_FAILURES ticks raised is failing; one whose
     newest finished tick did not raise is passing. Only sensors the daemon ran have ticks."""
     evaluations = []
+    if getattr(instance, "schedule_storage", None) is None:
+        return evaluations  # an ephemeral instance keeps no ticks
     for state in instance.all_instigator_state():
         name = getattr(state, "instigator_name", None)
         if name not in watched or getattr(getattr(state, "instigator_type", None), "value", "") != "SENSOR":

@@ -178,7 +178,9 @@ def test_sensors_runs_and_alerts_under_the_real_daemon(stack):
     assert alert["kind"] == "firing" and alert["severity"] == "ERROR"
     assert alert["model"] == "churn" and alert["registered_model"] == "churn-e2e"
     assert alert["model_version"] == stack["version"]
-    assert alert["observed"] > alert["threshold"] == 0.1
+    # An ERROR drift names the feature and the error threshold it passed.
+    assert alert["observed"] > alert["threshold"] == 0.2 and alert["metric"].startswith("drift(")
+    assert alert["summary"].startswith(f"[ERROR] churn v{stack['version']}: drift(")
     assert alert["dagster_url"] == f"{stack['web']}/runs/{alert['run_id']}?logs=type%3AASSET_CHECK_EVALUATION"
     assert alert["dagster_check_url"] == stack["web"] + "/assets/churn/feature_drift?view=checks&checkDetail=drift_within_limits"
     assert alert["dagster_partition_url"].endswith("?view=partitions&partition=" + drifted)

@@ -46,6 +46,11 @@ def serve_days(world: GateWorld, days: list[int], flip: bool, version: str = "1"
         world.materialize(day(offset))
 
 
+def lifecycle(world: GateWorld) -> list[dict]:
+    records = world.instance.fetch_observations(dg.AssetKey(["m", "lifecycle"]), limit=50, ascending=True).records
+    return [{k: v.value for k, v in r.asset_observation.metadata.items()} for r in records]
+
+
 def promotion_materialized(world: GateWorld) -> bool:
     return world.instance.get_latest_materialization_event(dg.AssetKey(["m", "champion_promotion"])) is not None
 
@@ -66,11 +71,17 @@ def test_a_better_candidate_is_promoted_with_audit_tags(tmp_path):
     metrics = json.loads(tags["monitoring.metrics"])
     assert metrics["candidate"]["accuracy"] > metrics["champion"]["accuracy"]
     assert json.loads(tags["monitoring.evaluated_on"]) == [day(0), day(1)]
+    (promoted,) = lifecycle(world)
+    assert promoted["event"] == "promoted" and promoted["version"] == candidate and promoted["previous_version"] == "1"
+    expected = (f"m: v{candidate} promoted over v1 (accuracy {metrics['candidate']['accuracy']:.3g} vs "
+                f"{metrics['champion']['accuracy']:.3g})")
+    assert promoted["summary"] == expected
     # Promotion is idempotent: the gate runs again, the alias stays, nothing is re-tagged.
     world.client().set_registered_model_alias(world.registered_model, "candidate", candidate)
     again = world.run_job("promotion")
     assert again.success and world.champion() == candidate
     assert again.output_for_node("m__champion_promotion")["changed"] is False
+    assert len(lifecycle(world)) == 1  # an unchanged alias is not an event
 
 
 def test_a_worse_candidate_is_blocked_by_the_gate(tmp_path):
@@ -93,6 +104,12 @@ def test_a_worse_candidate_is_blocked_by_the_gate(tmp_path):
     assert tags["monitoring.decision"] == "rejected"
     reasons = json.loads(tags["monitoring.rejection_reasons"])
     assert any(r.startswith("candidate_meets_thresholds: accuracy=") for r in reasons)
+    (rejected,) = lifecycle(world)
+    accuracy = report["metrics"]
+    assert rejected["event"] == "rejected" and rejected["severity"] == "WARN"
+    assert rejected["summary"] == (f"m: candidate v{candidate} rejected, champion v1 stays (accuracy "
+                                   f"{accuracy['candidate']['accuracy']:.3g} vs {accuracy['champion']['accuracy']:.3g})")
+    assert rejected["details"].startswith("candidate_meets_thresholds: accuracy=")
 
 
 def test_a_signature_mismatch_blocks(tmp_path):
@@ -217,5 +234,15 @@ def test_dry_run_records_and_notifies_but_does_nothing(tmp_path, clock):
     assert world.champion() == v2
     records = remediation_tags(world, v2)
     assert len(records) == 1 and records[0]["skipped"].startswith("dry run")
-    notices = [json.loads(line) for line in log.read_text().splitlines()]
+    (event,) = result.asset_events
+    assert event.asset_key == dg.AssetKey(["m", "lifecycle"]) and "rollback skipped" in event.metadata["summary"].value
+    # The daemon stores what the sensor reports; the alert sensor sends it on, once.
+    world.instance.report_runless_asset_event(event)
+    defs = build_definitions(world.config())
+    cursor = None
+    for _ in range(2):
+        cursor = defs.resolve_sensor_def("monitoring_alert_sensor")(
+            dg.build_sensor_context(instance=world.instance, cursor=cursor, definitions=defs)).cursor
+    notices = [m for m in map(json.loads, log.read_text().splitlines()) if m["notice"]]
     assert len(notices) == 1 and "rollback skipped" in notices[0]["title"]
+    assert notices[0]["notice"]["event"] == "remediation" and notices[0]["title"].startswith("[WARN] m: ")
