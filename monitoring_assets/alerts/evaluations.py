@@ -49,8 +49,12 @@ def breaches_from(check: str, passed: bool, severity: str, metadata: Mapping[str
         error_threshold = _number(metadata.get("threshold_error"))
         if severity == "ERROR" and error_threshold is not None:
             threshold = error_threshold
+        if observed <= threshold:
+            return []
         return [MetricBreach(f"drift({feature})", observed, threshold, metadata.get("baseline"), ">")]
     metric = str(metadata.get("metric") or _LABELS.get(check, check))
     comparison = _CEILINGS.get(check) or ("<" if greater_is_better(metric) else ">")
+    if (observed > threshold) != (comparison == ">") or observed == threshold:
+        return []  # the check failed for another reason (a missing column, an unseen category)
     baseline = _number(metadata.get("baseline"))
     return [MetricBreach(metric, observed, threshold, baseline, comparison)]

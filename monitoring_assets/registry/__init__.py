@@ -10,6 +10,7 @@ from monitoring_assets.registry.baseline import (
     Baseline,
     BaselineNotFound,
     InputColumn,
+    MlflowUnavailable,
     register_baseline,
 )
 from monitoring_assets.registry.registry import ModelRegistry, default_artifact_location
@@ -20,6 +21,7 @@ __all__ = [
     "Baseline",
     "BaselineNotFound",
     "InputColumn",
+    "MlflowUnavailable",
     "ModelRegistry",
     "default_artifact_location",
     "register_baseline",

@@ -11,6 +11,8 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from monitoring_assets.registry.baseline import is_not_found, unavailable
+
 PREVIOUS_CHAMPION = "monitoring.previous_champion"
 DECISION = "monitoring.decision"
 ROLLED_BACK = "monitoring.rolled_back"
@@ -21,10 +23,13 @@ def now_iso() -> str:
 
 
 def version_for(client: MlflowClient, registered_model: str, alias: str) -> str | None:
+    """None when the alias (or the model) does not exist; an unreachable MLflow raises."""
     try:
         return str(client.get_model_version_by_alias(registered_model, alias).version)
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if is_not_found(exc):
+            return None
+        raise unavailable(client.tracking_uri, f"reading the {alias!r} alias of {registered_model}", exc) from None
 
 
 def version_tags(client: MlflowClient, registered_model: str, version: str) -> dict[str, str]:

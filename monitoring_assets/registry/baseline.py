@@ -25,6 +25,28 @@ class BaselineNotFound(LookupError):
     """The model version has no registered baseline (or no such version or alias exists)."""
 
 
+class MlflowUnavailable(RuntimeError):
+    """MLflow did not answer: the monitor cannot judge, which is not the same as "not found"."""
+
+
+# What MLflow answers when the thing asked for is not there; anything else is a failure to ask.
+_NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
+
+
+def is_not_found(exc: Exception) -> bool:
+    return getattr(exc, "error_code", None) in _NOT_FOUND_CODES
+
+
+def unavailable(tracking_uri: str, what: str, exc: Exception) -> MlflowUnavailable:
+    """The error names the server (never its credentials) and what was needed from it."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(tracking_uri)
+    where = parts.hostname and f"{parts.hostname}{f':{parts.port}' if parts.port else ''}" or parts.scheme or "the store"
+    return MlflowUnavailable(f"MLflow at {where} is unreachable while {what} ({type(exc).__name__}); "
+                             "the monitor cannot judge this partition until it answers")
+
+
 @dataclass(frozen=True)
 class InputColumn:
     name: str

@@ -41,7 +41,9 @@ from monitoring_assets.registry.baseline import (
     Baseline,
     BaselineNotFound,
     InputColumn,
+    is_not_found,
     signature_inputs,
+    unavailable,
 )
 
 # Tracking URIs whose server chooses the artifact location itself.
@@ -192,6 +194,9 @@ class ModelRegistry:
         try:
             return self.client.get_model_version(registered_model, str(version))
         except MlflowException as exc:
+            if not is_not_found(exc):
+                raise unavailable(self.tracking_uri, f"loading the baseline of {registered_model} v{version}",
+                                  exc) from None
             raise BaselineNotFound(f"{registered_model} version {version} does not exist") from exc
 
     def _download_baseline(self, registered_model: str, version: str, run_id: str) -> Baseline:

@@ -6,6 +6,7 @@ cursor is saved on every tick, whatever the channels did."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -91,6 +92,9 @@ def _plain(value: Any) -> Any:
     return str(raw)
 
 
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\|\[\]()!<>*_`])")
+
+
 def _partition_of(instance: dg.DagsterInstance, run_id: str, cache: dict) -> str:
     if run_id not in cache:
         run = instance.get_run_by_id(run_id)
@@ -139,17 +143,27 @@ def read_check_evaluations(instance: dg.DagsterInstance, after: int, config: Mon
             version=str(version) if version else None,
             breaches=breaches_from(data.check_name, bool(data.passed), severity, metadata,
                                    lambda metric: greater.get(metric, True)),
-            description=data.description or "", run_id=entry.run_id or None, observed_at=entry.timestamp,
+            # Descriptions are Markdown-escaped for the UI; messages are plain text.
+            description=_MARKDOWN_ESCAPE.sub(r"\1", data.description or ""), run_id=entry.run_id or None,
+            observed_at=entry.timestamp,
         ))
     return evaluations, after
 
 
+def root_message(error: Any) -> str:
+    """The innermost cause of a serialized error, on one line: Dagster wraps a step's or a
+    sensor's own exception in its own ("Error occurred while executing op ...")."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = getattr(error, "message", None) or ""
+    return " ".join(message.strip().split())[:300]
+
+
 def _step_error(instance: dg.DagsterInstance, run_id: str) -> str:
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-        error = getattr(getattr(entry.dagster_event, "event_specific_data", None), "error", None)
-        message = getattr(error, "message", None)
+        message = root_message(getattr(getattr(entry.dagster_event, "event_specific_data", None), "error", None))
         if message:
-            return " ".join(message.strip().splitlines()[:2])[:300]
+            return message
     return ""
 
 
@@ -207,11 +221,11 @@ def sensor_tick_evaluations(instance: dg.DagsterInstance, watched: Mapping[str, 
         failing = len(finished) == CONSECUTIVE_TICK_FAILURES and all(t.status.value == "FAILURE" for t in finished)
         if not failing and finished[0].status.value == "FAILURE":
             continue  # raising, but not yet three times in a row
-        error = getattr(getattr(finished[0], "error", None), "message", "") or ""
+        error = root_message(getattr(finished[0], "error", None))
         evaluations.append(Evaluation(
             model=watched[name], check=name, partition=UNPARTITIONED, asset=f"sensor {name}", severity="ERROR",
             passed=not failing,
-            description=f"{CONSECUTIVE_TICK_FAILURES} ticks in a row raised: {' '.join(error.split())[:300]}",
+            description=f"{CONSECUTIVE_TICK_FAILURES} ticks in a row raised: {error}",
         ))
     return evaluations
 

@@ -58,7 +58,7 @@ class DaemonWorld(World):
             "repeat_interval_minutes": REPEAT_MINUTES, "retry_initial_seconds": 1, "retry_max_seconds": 4,
             "delivery_budget_seconds": BUDGET_S,
         }
-        data["sensors"] = {"default_running": False, "alert_interval_seconds": 2}
+        data["sensors"] = {"default_running": False, "alert_interval_seconds": 2, "landing_interval_seconds": 2}
         return data
 
 
@@ -109,7 +109,10 @@ def test_broken_channels_cost_only_themselves_under_the_real_daemon(tmp_path):
     world.write_day(day(0), flip=True)
     world.materialize(day(0))  # two incidents: performance and drift of v1
     config_path = tmp_path / "monitoring.yaml"
-    config_path.write_text(yaml.safe_dump(world.config_dict()))
+    daemon_config = world.config_dict()
+    # The labels sensor, once started, raises on every tick: a landing zone it cannot read.
+    daemon_config["models"][0]["labels"]["location"] = "nosuchproto://labels"
+    config_path.write_text(yaml.safe_dump(daemon_config))
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": {
         "module_name": "monitoring_assets.definitions", "location_name": "monitoring_assets"}}]}))
@@ -183,3 +186,22 @@ def _run_faults(world, servers, smtp, daemon, env, workspace, logs):
     file_kinds = [a["kind"] for m in _file_messages(world) for a in m["alerts"]]
     assert file_kinds.count("firing") == 2  # one message, two incidents
     assert set(file_kinds) <= {"firing", "repeat"}
+
+    # 5. A project sensor that raises on three ticks in a row is an incident about the monitor.
+    subprocess.run([str(BIN / "dagster"), "sensor", "start", "m_labels_sensor", "-w", str(workspace)],
+                   env=daemon.env, cwd=workspace.parent, check=True, capture_output=True, timeout=300)
+
+    def sensor_alerts():
+        return [a for m in _file_messages(world) for a in m["alerts"] if a["check"] == "m_labels_sensor"]
+
+    (alert,) = wait_for(sensor_alerts, 120, "the failing-sensor incident", processes=[daemon])
+    assert alert["kind"] == "firing" and alert["severity"] == "ERROR"
+    assert alert["summary"].startswith("[ERROR] m: m_labels_sensor failed: 3 ticks in a row raised: ")
+    assert "Protocol not known: nosuchproto" in alert["summary"]
+    wait_for(lambda: all(any(a["check"] == "m_labels_sensor" for b in servers.bodies(f"/{name}") for a in b["alerts"])
+                         for name in HANGING + ["drip", "bad"]), 60, "the incident on every webhook",
+             processes=[daemon])
+    time.sleep(6)
+    assert len(sensor_alerts()) == 1
+    for name in HANGING + ["drip", "bad"]:
+        assert len(servers.bodies(f"/{name}")) == 2, name

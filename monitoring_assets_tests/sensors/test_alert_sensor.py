@@ -288,3 +288,68 @@ def test_a_failed_run_is_notified_once_with_its_cause(tmp_path, servers, clock, 
     world.tick()
     assert len([b for b in http.bodies(f"/hook/{WEBHOOK_TOKEN}") if b["notice"]]) == 1
     assert firing_keys(state) == set() and pending(state) == []
+
+
+def test_an_unreachable_mlflow_is_a_failed_run_on_call_hears_about(tmp_path, servers, clock, monkeypatch):
+    """A dead MLflow must not look like a healthy model, nor like a model with no champion."""
+    from monitoring_assets_tests.servers import free_port
+
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    base = world.config_dict
+
+    def config_dict(**overrides):
+        data = base(**overrides)
+        data["mlflow"]["tracking_uri"] = dead
+        return data
+
+    world.config_dict = config_dict
+    world.write_day(day(7))
+    result = world.materialize(day(7), raise_on_error=False)
+    assert not result.success
+    world.tick()
+    notices = [b["notice"] for b in http.bodies(f"/hook/{WEBHOOK_TOKEN}") if b["notice"]]
+    assert len(notices) == 1 and notices[0]["event"] == "run_failed"
+    assert f"MLflow at 127.0.0.1:{dead.rsplit(':', 1)[1]} is unreachable while" in notices[0]["details"]
+    assert "not being judged" in notices[0]["summary"]
+    assert not [a for b in http.bodies(f"/hook/{WEBHOOK_TOKEN}") for a in b["alerts"]]
+
+
+def test_hostile_category_values_stay_text_in_dagster_and_slack(tmp_path, servers, clock, monkeypatch):
+    import monitoring_assets_tests.world as world_module
+
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    hostile = "<!channel> <http://evil.example|click> ![p](http://127.0.0.1:9/p.png)"
+    plain = world_module.synthetic
+
+    def with_hostile_values(task, rows, seed, flip=False):
+        frame = plain(task, rows, seed, flip)
+        frame.loc[frame.index[:60], "segment"] = hostile
+        return frame
+
+    monkeypatch.setattr(world_module, "synthetic", with_hostile_values)
+    base = world.config_dict
+
+    def config_dict(**overrides):
+        data = base(**overrides)
+        data["notifications"]["routes"][0]["min_severity"] = "WARN"  # the schema warning names the value
+        return data
+
+    world.config_dict = config_dict
+    world.write_day(day(8))
+    result = world.materialize(day(8))
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    # In Dagster: every table cell and description that carries the value is escaped Markdown.
+    schema, drift = checks["schema_valid"], checks["drift_within_limits"]
+    for text in (schema.description, schema.metadata["failures"].value, drift.metadata["features"].value):
+        assert "<!channel>" in text.replace("\\", "") and "\\<\\!channel\\>" in text
+        assert "](" not in text.replace("\\]\\(", "")
+    world.tick()
+    # In Slack: the value cannot mention the channel or make a link.
+    (slack,) = http.bodies("/slack")
+    payload = json.dumps(slack)
+    assert "&lt;!channel&gt;" in payload and "&lt;http://evil.example|click&gt;" in payload
+    assert "<!channel>" not in payload and "<http://evil.example|click>" not in payload
