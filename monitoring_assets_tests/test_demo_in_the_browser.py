@@ -116,6 +116,17 @@ def test_an_alert_link_a_failing_partition_and_the_health_in_the_browser(webserv
         assert "model_health" in health and "Since partition" in health and "performance_vs_baseline" in health
         page.screenshot(path=str(ARTIFACTS / "health-degraded.png"), full_page=True)
 
+        # A lifecycle notice's link: the model's audit history, the promotion on it.
+        notices = [json.loads(line)["notice"] for line in (Path(webserver["home"]) / "alerts.log").read_text().splitlines()]
+        promoted = next(n for n in notices if n and n["event"] == "promoted")
+        page.goto(promoted["links"]["Dagster"].replace("http://127.0.0.1:3000", webserver["url"]),
+                  wait_until="networkidle")
+        page.get_by_text(promoted["summary"]).first.wait_for(timeout=90_000)
+        _dismiss_dialog(page)
+        history = page.inner_text("body")
+        assert "rejected, champion" in history and "retrain started" in history
+        page.screenshot(path=str(ARTIFACTS / "lifecycle-audit-history.png"), full_page=True)
+
         # The demo's runs belong to the code location's jobs: the Jobs page shows when each ran.
         page.goto(f"{webserver['url']}/jobs", wait_until="networkidle")
         page.get_by_text("churn_monitoring").first.wait_for(timeout=60_000)

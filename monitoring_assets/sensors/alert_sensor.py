@@ -67,19 +67,22 @@ def build_channel(name: str, config: ChannelConfig) -> Channel:
     )
 
 
-def monitoring_run_link(config: MonitoringConfig, registry: Any, registered_model: str, version: str | None,
-                        log: Any) -> str | None:
-    """The version's monitoring run charts in MLflow, or None when there is none (yet) or MLflow
-    cannot be reached in time: a missing link never holds an alert back."""
+_NO_ANSWER = object()
+
+
+def monitoring_run_link(config: MonitoringConfig, registry: Any, registered_model: str,
+                        version: str | None) -> Any:
+    """The version's monitoring run charts in MLflow; None when there is none (yet); _NO_ANSWER
+    when MLflow did not answer in time. A missing link never holds an alert back."""
     if not version:
         return None
 
     def lookup():
         return registry.monitoring_run_location(registered_model, version)
 
-    location = timed(lookup, LINK_LOOKUP_S, default=None)
-    if location is None:
-        return None
+    location = timed(lookup, LINK_LOOKUP_S, default=_NO_ANSWER)
+    if location is None or location is _NO_ANSWER:
+        return location
     return mlflow_run_link(config.links.mlflow_url, *location)
 
 
@@ -310,6 +313,7 @@ def build_alert_sensor(config: MonitoringConfig, job_models: Mapping[str, str],
 
         registry = None  # built on the first link a message needs: one MLflow client per tick
         run_links: dict[tuple[str, str | None], str | None] = {}
+        mlflow_silent = False  # after one lookup without an answer, the tick asks MLflow no more
         messages: dict[int, dict[str, Any]] = {}
         outboxes = []
         for outbox in book.outboxes(now):
@@ -320,14 +324,20 @@ def build_alert_sensor(config: MonitoringConfig, job_models: Mapping[str, str],
             registered = model.registered_model if model else outbox.model
 
             def run_url_for(version: str | None, registered: str = registered) -> str | None:
-                nonlocal registry
+                nonlocal registry, mlflow_silent
+                if mlflow_silent:
+                    return None
                 if (registered, version) not in run_links:
                     if registry is None:
                         from monitoring_assets.registry.registry import registry_for
 
                         registry = registry_for(config)
-                    run_links[(registered, version)] = monitoring_run_link(config, registry, registered, version,
-                                                                           context.log)
+                    link = monitoring_run_link(config, registry, registered, version)
+                    if link is _NO_ANSWER:
+                        context.log.warning(f"MLflow did not answer within {LINK_LOOKUP_S:.0f} s: this tick's "
+                                            "messages go without their MLflow chart links")
+                        mlflow_silent, link = True, None
+                    run_links[(registered, version)] = link
                 return run_links[(registered, version)]
 
             messages[id(outbox)] = render(outbox, registered, config.links.dagster_url, config.links.mlflow_url,

@@ -101,11 +101,16 @@ def http_ok(url: str) -> bool:
         return False
 
 
+def binary_or_skip(names: tuple[str, ...], message: str) -> str:
+    """The first of `names` on PATH, or a skip (a failure in CI, which installs it)."""
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = "Debian's chromium is not installed (.ci/run installs it)"
-        if os.environ.get(REQUIRE_ENV):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return binary_or_skip(("chromium", "chromium-browser"), "Debian's chromium is not installed (.ci/run installs it)")

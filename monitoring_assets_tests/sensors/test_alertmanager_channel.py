@@ -4,7 +4,6 @@ is resolved there when the version is replaced."""
 
 import json
 import os
-import shutil
 import urllib.request
 
 import dagster as dg
@@ -13,7 +12,7 @@ import pytest
 from monitoring_assets.assets.lifecycle import lifecycle_event
 from monitoring_assets.sensors.alert_sensor import ALERT_SENSOR_NAME
 from monitoring_assets.wiring import build_definitions
-from monitoring_assets_tests.deploy.services import REQUIRE_ENV, Process, http_ok, wait_for
+from monitoring_assets_tests.deploy.services import Process, binary_or_skip, http_ok, wait_for
 from monitoring_assets_tests.servers import free_port
 from monitoring_assets_tests.world import World, day
 
@@ -26,19 +25,10 @@ receivers:
 """
 
 
-def _alertmanager_binary() -> str:
-    path = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-    if path is None:
-        message = "Debian's prometheus-alertmanager is not installed (.ci/run installs it)"
-        if os.environ.get(REQUIRE_ENV):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture()
 def alertmanager(tmp_path):
-    binary = _alertmanager_binary()
+    binary = binary_or_skip(("prometheus-alertmanager", "alertmanager"),
+                            "Debian's prometheus-alertmanager is not installed (.ci/run installs it)")
     port = free_port()
     config = tmp_path / "alertmanager.yml"
     config.write_text(AM_CONFIG)
