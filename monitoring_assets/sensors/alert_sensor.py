@@ -236,7 +236,9 @@ def sensor_tick_evaluations(instance: dg.DagsterInstance, watched: Mapping[str, 
 def _notice_from_lifecycle(model: str, storage_id: int, metadata: dict[str, Any], at: float, config: MonitoringConfig,
                            registered_model: str) -> Notice:
     version = metadata.get("version") or None
-    links = {"Dagster": f"{config.links.dagster_url.rstrip('/')}/assets/{model}/{LIFECYCLE}?view=events"}
+    # `time` selects the event itself in the asset's Events tab (milliseconds, as Dagster keeps them).
+    links = {"Dagster": f"{config.links.dagster_url.rstrip('/')}/assets/{model}/{LIFECYCLE}"
+                        f"?view=events&time={int(at * 1000)}"}
     links["MLflow"] = mlflow_link(config.links.mlflow_url, registered_model, version)
     return Notice(key=f"life:{storage_id}", model=model, event=str(metadata.get("event") or "remediation"),
                   severity=str(metadata.get("severity") or "INFO"), summary=str(metadata.get("summary") or ""),

@@ -114,3 +114,16 @@ def binary_or_skip(names: tuple[str, ...], message: str) -> str:
 
 def chromium_path() -> str:
     return binary_or_skip(("chromium", "chromium-browser"), "Debian's chromium is not installed (.ci/run installs it)")
+
+
+def dismiss_community_dialog(page) -> None:
+    """Dagster's first-visit community dialog opens a few seconds after the first page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.first.wait_for(timeout=10_000)
+    except PlaywrightTimeout:
+        return
+    skip.first.click()
+    page.locator(".dagster-backdrop").first.wait_for(state="detached", timeout=10_000)
