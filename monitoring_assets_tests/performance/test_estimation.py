@@ -1,0 +1,115 @@
+"""CBPE on simulated data where the truth is known: under covariate shift alone the realized
+metrics fall inside the 95% bands about 95% of the time, with bands no wider than sampling
+error allows; under a concept shift the reconciliation fires."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from monitoring_assets.performance.estimation import (
+    Z_95,
+    CalibrationMap,
+    estimate_binary,
+    expected_roc_auc,
+    reconcile,
+)
+
+ROWS = 1000
+PARTITIONS = 200
+
+
+def true_probability(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-(2.0 * x - 0.5)))
+
+
+def model_score(x: np.ndarray) -> np.ndarray:
+    """A monotone but miscalibrated score: the model ranks well, its raw scores are too low."""
+    return true_probability(x) ** 1.8
+
+
+@pytest.fixture(scope="module")
+def calibration() -> CalibrationMap:
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 1.0, 20_000)
+    labels = rng.random(len(x)) < true_probability(x)
+    return CalibrationMap.fit(model_score(x), labels)
+
+
+def partitions(concept_shift: bool = False, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    for index in range(PARTITIONS):
+        shift = rng.uniform(-1.0, 1.0)  # covariate shift: each partition's x moves, P(y|x) does not
+        x = rng.normal(shift, rng.uniform(0.7, 1.3), ROWS)
+        p = true_probability(-x if concept_shift else x)
+        labels = (rng.random(ROWS) < p).astype(int)
+        score = model_score(x)
+        yield score, (score >= 0.5 ** 1.8).astype(int), labels
+
+
+def test_the_calibration_map_round_trips_as_json_not_pickle(calibration):
+    restored = CalibrationMap.from_json(calibration.to_json())
+    scores = np.linspace(0, 1, 101)
+    assert np.allclose(restored.apply(scores), calibration.apply(scores))
+    assert calibration.to_json().startswith('{"kind": "isotonic"')
+    with pytest.raises(ValueError):
+        CalibrationMap.fit(np.array([0.1, 0.9]), np.array([1, 1]))
+
+
+def test_cbpe_auc_equals_the_realized_auc_when_probabilities_are_certain():
+    scores = np.array([0.9, 0.8, 0.8, 0.4, 0.3, 0.1])
+    labels = np.array([1, 0, 1, 1, 0, 0])
+    assert expected_roc_auc(labels.astype(float), scores) == pytest.approx(skm.roc_auc_score(labels, scores))
+
+
+def test_realized_metrics_fall_inside_the_bands_under_covariate_shift(calibration):
+    inside = {name: 0 for name in ("accuracy", "precision", "recall", "f1", "roc_auc")}
+    widths = {name: [] for name in inside}
+    bounds = {"accuracy": [], "roc_auc": []}
+    for score, predicted, labels in partitions():
+        p = calibration.apply(score)
+        estimates = estimate_binary(p, predicted, score)
+        realized = {
+            "accuracy": skm.accuracy_score(labels, predicted),
+            "precision": skm.precision_score(labels, predicted, zero_division=0),
+            "recall": skm.recall_score(labels, predicted, zero_division=0),
+            "f1": skm.f1_score(labels, predicted, zero_division=0),
+            "roc_auc": skm.roc_auc_score(labels, score),
+        }
+        for name, value in realized.items():
+            inside[name] += estimates[name].low <= value <= estimates[name].high
+            widths[name].append(estimates[name].width)
+        # The widest a band may honestly be at this size: accuracy is a mean of ROWS Bernoulli
+        # outcomes, whose variance is largest at p = 1/2; an AUC's sampling variance is largest
+        # for an uninformative score (Mann-Whitney's null variance) at the expected class counts.
+        positives, negatives = p.sum(), (1 - p).sum()
+        bounds["accuracy"].append(2 * Z_95 * math.sqrt(0.25 / ROWS))
+        bounds["roc_auc"].append(2 * Z_95 * math.sqrt((positives + negatives + 1) / (12 * positives * negatives)))
+    coverage = {name: count / PARTITIONS for name, count in inside.items()}
+    print(f"\ncoverage of the 95% bands over {PARTITIONS} partitions of {ROWS} rows: {coverage}")
+    print("mean widths:", {name: round(float(np.mean(w)), 4) for name, w in widths.items()})
+    assert all(value >= 0.90 for value in coverage.values()), coverage
+    # Not trivially wide: under the worst case at this size, and clearly so for a confident model.
+    assert np.mean(widths["accuracy"]) < 0.9 * np.mean(bounds["accuracy"])
+    assert np.mean(widths["roc_auc"]) < np.mean(bounds["roc_auc"])
+    assert np.mean(widths["accuracy"]) > 0.02  # and not a point: the sampling error is real
+
+
+def test_the_reconciliation_fires_under_a_concept_shift(calibration):
+    fired = 0
+    for score, predicted, labels in partitions(concept_shift=True, seed=2):
+        estimate = estimate_binary(calibration.apply(score), predicted, score)["accuracy"]
+        message = reconcile(estimate, skm.accuracy_score(labels, predicted))
+        if message:
+            fired += 1
+            assert message.startswith("suspected concept drift: realized accuracy") and " below " in message
+    assert fired >= 0.95 * PARTITIONS
+
+
+def test_no_reconciliation_without_a_shift_beyond_the_band(calibration):
+    score, predicted, labels = next(partitions(seed=3))
+    estimate = estimate_binary(calibration.apply(score), predicted, score)["accuracy"]
+    assert reconcile(estimate, estimate.value) is None
+    assert reconcile(estimate, float("nan")) is None
+    assert reconcile(estimate, estimate.high + 0.01).startswith("suspected concept drift")
