@@ -33,13 +33,21 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
         name, _, value = item.partition("=")
         metrics[name] = float(value)
     reference: pd.DataFrame = read_file(args.reference)
+    labels = None
+    if args.label_column:
+        if args.label_column not in reference:
+            raise SystemExit(f"{args.reference}: no column {args.label_column!r} (--label-column)")
+        # The label is not an input of the model: it calibrates the scores, it is not profiled.
+        labels, reference = reference[args.label_column], reference.drop(columns=[args.label_column])
     baseline = register_baseline(
-        args.tracking_uri, args.model_name, args.version, metrics, reference, alias=args.alias
+        args.tracking_uri, args.model_name, args.version, metrics, reference, alias=args.alias,
+        labels=labels, score_column=args.score_column,
     )
     print(
         f"registered baseline for {baseline.model_name} version {baseline.version} "
         f"(run {baseline.run_id}): {len(baseline.metrics)} metrics, reference profile of "
         f"{len(reference)} rows" + (f"; alias {args.alias!r} set" if args.alias else "")
+        + ("; scores calibrated for estimated performance" if baseline.calibration else "")
     )
     return 0
 
@@ -122,7 +130,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from monitoring_assets.assets.health import model_health
-    from monitoring_assets.assets.names import MONITORING_CHECKS
+    from monitoring_assets.assets.names import TABLE_CHECKS
     from monitoring_assets.config import ConfigError, load_config
     from monitoring_assets.health.status import DEGRADED, render_table
 
@@ -148,7 +156,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 print(f"  {failing['check']} ({failing['severity']}) since {failing['since']}: {failing['description']}")
             if report.drifted_features:
                 print(f"  top drifted features: {', '.join(report.drifted_features)}")
-            print(render_table(outcomes, MONITORING_CHECKS))
+            print(render_table(outcomes, TABLE_CHECKS))
             print()
     if args.json:
         print(json.dumps(result, indent=2, default=str))
@@ -175,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("--metrics", help="JSON file of metric name to value")
     baseline.add_argument("--metric", action="append", help="NAME=VALUE, repeatable")
     baseline.add_argument("--alias", help="also point this alias at the version")
+    baseline.add_argument("--label-column", help="binary classifiers: the reference's 0/1 label column; the "
+                          "scores are calibrated on it so that performance is estimated before labels arrive")
+    baseline.add_argument("--score-column", default="score", help="the score column (default: score)")
     baseline.set_defaults(func=_cmd_baseline)
 
     schema = sub.add_parser("schema", help="print a model's inference schema")

@@ -39,7 +39,7 @@ SLOW_MODULES = {
     "test_performance_assets.py", "test_gate_and_remediation.py", "test_alert_sensor.py",
     "test_landing_sensors.py", "test_production_e2e.py", "test_config.py", "test_demo_in_the_browser.py",
     "test_new_user.py", "test_status_cli.py", "test_alertmanager_channel.py", "test_alert_faults_under_daemon.py",
-    "test_demo_sensors_resume.py", "test_hostile_values_in_the_browser.py",
+    "test_demo_sensors_resume.py", "test_hostile_values_in_the_browser.py", "test_estimated_performance.py",
 }
 
 

@@ -6,6 +6,8 @@ from mlflow.tracking import MlflowClient
 
 from monitoring_assets.assets.names import (
     DRIFT_CHECK,
+    ESTIMATED_CHECK,
+    RECONCILED_CHECK,
     LABEL_COVERAGE_CHECK,
     LATENCY_SLO_CHECK,
     PERFORMANCE_CHECK,
@@ -24,7 +26,8 @@ def test_summary_file_has_the_documented_shape(demo_summary, day_keys):
     assert list(on_disk["partitions"]) == day_keys
     for key in day_keys:
         checks = on_disk["partitions"][key]["checks"]
-        assert set(checks) == {SCHEMA_CHECK, DRIFT_CHECK, PERFORMANCE_CHECK, LABEL_COVERAGE_CHECK, LATENCY_SLO_CHECK}
+        assert set(checks) == {SCHEMA_CHECK, DRIFT_CHECK, PERFORMANCE_CHECK, LABEL_COVERAGE_CHECK, LATENCY_SLO_CHECK,
+                               ESTIMATED_CHECK, RECONCILED_CHECK}
         for outcome in checks.values():
             assert isinstance(outcome["passed"], bool)
             assert outcome["severity"] in ("WARN", "ERROR")
@@ -136,8 +139,9 @@ def test_one_degradation_gives_one_firing_message_one_resolution_and_one_notice_
     # One incident per (check, version): v1's drift over the drifted days, its performance over
     # the degraded days whose labels are in, and the model's health (with the session's fixed
     # dates, the newest days' labels are also overdue by the wall clock).
-    assert {DRIFT_CHECK, PERFORMANCE_CHECK, "model_healthy"} <= set(opened) <= {
-        DRIFT_CHECK, PERFORMANCE_CHECK, "model_healthy", LABEL_COVERAGE_CHECK}
+    # The concept drift shows in the estimate's reconciliation once labels are in.
+    assert {DRIFT_CHECK, PERFORMANCE_CHECK, "model_healthy", RECONCILED_CHECK} <= set(opened) <= {
+        DRIFT_CHECK, PERFORMANCE_CHECK, "model_healthy", RECONCILED_CHECK, LABEL_COVERAGE_CHECK}
     drift, perf = opened[DRIFT_CHECK], opened[PERFORMANCE_CHECK]
     assert drift["model_version"] == perf["model_version"] == "1"
     assert drift["since"] == perf["since"] == day_keys[DRIFT_DAY - 1]
@@ -188,3 +192,23 @@ def test_mlflow_holds_one_point_per_day_for_each_metric(demo_summary, day_keys):
     accuracy = client.get_metric_history(run_id, "perf.accuracy")
     assert len(accuracy) == len(day_keys) - LABEL_DELAY_DAYS
     assert len({p.step for p in accuracy}) == len(accuracy)
+
+
+def test_the_estimate_judges_pending_days_and_its_reconciliation_catches_the_concept_drift(demo_summary, day_keys):
+    from monitoring_assets.assets.names import TABLE_CHECKS
+
+    labelled = day_keys[:len(day_keys) - LABEL_DELAY_DAYS]
+    reconciled = {day: demo_summary["partitions"][day]["checks"][RECONCILED_CHECK] for day in day_keys}
+    estimated = {day: demo_summary["partitions"][day]["checks"][ESTIMATED_CHECK] for day in day_keys}
+    # Before the drift the estimate agrees with the labels; from the drift day (a concept drift
+    # the scores cannot show) the labels contradict it on every labelled day.
+    firing = [day for day in labelled if not reconciled[day]["passed"]]
+    assert firing == labelled[DRIFT_DAY - 1:], firing
+    assert all("suspected concept drift: realized" in reconciled[d]["description"] for d in firing)
+    # The days whose labels are pending: judged by the estimate, not "pending".
+    for day in day_keys[-LABEL_DELAY_DAYS:]:
+        assert estimated[day]["metadata"]["status"] == "estimated"
+        assert isinstance(estimated[day]["metadata"]["observed"], float)
+        assert reconciled[day]["metadata"]["status"] == "pending"
+        assert demo_summary["partitions"][day]["checks"][PERFORMANCE_CHECK]["metadata"]["status"] == "pending"
+    assert ESTIMATED_CHECK in TABLE_CHECKS and RECONCILED_CHECK in TABLE_CHECKS

@@ -9,7 +9,7 @@ from typing import Any
 
 from monitoring_assets.alerts.book import MetricBreach
 
-UNJUDGED_STATUSES = {"pending"}
+UNJUDGED_STATUSES = {"pending", "not_estimated"}
 # How observed relates to the threshold when each check fails.
 _CEILINGS = {"drift_within_limits": ">", "schema_valid": ">", "latency_slo": ">"}
 _LABELS = {"schema_valid": "quarantined share", "latency_slo": "latency p95 ms", "label_coverage": "label coverage"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from monitoring_assets.assets.estimation import build_estimated_performance
 from monitoring_assets.assets.health import build_health
 from monitoring_assets.assets.ingest import build_inference_batch, build_labels
 from monitoring_assets.assets.partitions import partitions_for
@@ -38,6 +39,7 @@ def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
             build_feature_drift,
             build_labels,
             build_model_performance,
+            build_estimated_performance,
             build_service_health,
             build_monitoring_run,
         )
@@ -63,11 +65,13 @@ def labels_job_name(model: ModelConfig) -> str:
 
 
 def build_labels_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
-    """What late labels change: the labels, the performance judged on them, the write-back."""
+    """What late labels change: the labels, the performance judged on them, the estimate's
+    reconciliation and the write-back."""
     return dg.define_asset_job(
         labels_job_name(model),
         selection=dg.AssetSelection.assets(
-            [model.name, "labels"], [model.name, "model_performance"], [model.name, "monitoring_run"]
+            [model.name, "labels"], [model.name, "model_performance"], [model.name, "estimated_performance"],
+            [model.name, "monitoring_run"]
         ),
         partitions_def=partitions_for(model),
         description=f"Re-judge the performance of {model.registered_model} when labels arrive.",

@@ -10,6 +10,7 @@ from monitoring_assets.assets.names import (
     HEALTH_CHECK,
     HEALTH_GROUP,
     MODEL_PERFORMANCE,
+    ESTIMATED_CHECK,
     MONITORING_CHECKS,
     MONITORING_RUN,
     SERVICE_HEALTH,
@@ -34,7 +35,9 @@ def model_health(instance: dg.DagsterInstance, model: ModelConfig) -> tuple[Heal
     freshness = None
     if model.freshness.enabled:
         freshness = freshness_of(newest_partition_with_data(instance, model), expected_partition(model), model.name)
-    return judge_health(model.name, outcomes, MONITORING_CHECKS, freshness), outcomes
+    # Estimates count toward the health only where the config allows it.
+    checks = MONITORING_CHECKS + ((ESTIMATED_CHECK,) if model.remediation.use_estimates else ())
+    return judge_health(model.name, outcomes, checks, freshness), outcomes
 
 
 def health_job_name(model: ModelConfig) -> str:

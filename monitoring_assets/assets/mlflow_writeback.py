@@ -9,6 +9,7 @@ import dagster as dg
 
 from monitoring_assets.assets.common import finite_or_none, markdown_table
 from monitoring_assets.assets.names import (
+    ESTIMATED_PERFORMANCE,
     FEATURE_DRIFT,
     INFERENCE_PROFILE,
     MODEL_PERFORMANCE,
@@ -23,10 +24,15 @@ from monitoring_assets.resources import MlflowRegistry
 GRAIN_SECONDS = {"daily": 86_400, "hourly": 3_600}
 
 
-def partition_metrics(performance: dict[str, Any], drift: dict[str, Any], health: dict[str, Any]) -> dict[str, dict[str, float]]:
+def partition_metrics(performance: dict[str, Any], drift: dict[str, Any], health: dict[str, Any],
+                      estimated: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
     """Per served version, the values to log for the partition. The partition-wide values
-    (drift, coverage, service) go to the partition's version."""
+    (drift, coverage, service) go to the partition's version; the estimates to the version they
+    estimate, as `est.<metric>`."""
     by_version: dict[str, dict[str, float]] = defaultdict(dict)
+    if estimated and estimated.get("status") == "estimated":
+        by_version[estimated["version"]].update(
+            {f"est.{name}": e["value"] for name, e in estimated.get("estimates", {}).items()})
     for evaluation in performance.get("versions", []):
         version = evaluation["version"]
         by_version[version].update({f"perf.{k}": v for k, v in evaluation["metrics"].items()})
@@ -58,6 +64,7 @@ def build_monitoring_run(model: ModelConfig, partitions_def: dg.PartitionsDefini
             "feature_drift": dg.AssetIn(key=[model.name, FEATURE_DRIFT]),
             "service_health": dg.AssetIn(key=[model.name, SERVICE_HEALTH]),
             "inference_profile": dg.AssetIn(key=[model.name, INFERENCE_PROFILE]),
+            "estimated_performance": dg.AssetIn(key=[model.name, ESTIMATED_PERFORMANCE]),
         },
         io_manager_key="report_io_manager",
         kinds={"mlflow"},
@@ -72,11 +79,12 @@ def build_monitoring_run(model: ModelConfig, partitions_def: dg.PartitionsDefini
         feature_drift: dict,
         service_health: dict,
         inference_profile: DatasetProfileView,
+        estimated_performance: dict,
         mlflow: MlflowRegistry,
     ) -> dg.Output[dict]:
         window = context.partition_time_window
         runs = {}
-        values = partition_metrics(model_performance, feature_drift, service_health)
+        values = partition_metrics(model_performance, feature_drift, service_health, estimated_performance)
         main = feature_drift.get("reference_version")
         for version, metrics in values.items():
             artifacts = None

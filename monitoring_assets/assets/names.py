@@ -40,3 +40,10 @@ HEALTH_CHECK = "model_healthy"
 FRESHNESS_CHECK = "data_freshness"
 
 LIFECYCLE = "lifecycle"
+
+ESTIMATED_PERFORMANCE = "estimated_performance"
+ESTIMATED_CHECK = "estimated_performance_vs_baseline"
+RECONCILED_CHECK = "estimate_reconciled"
+# The table of verdicts per partition (the demo, `monitoring-assets status`): the monitoring
+# checks, then the estimate and its reconciliation with the labels.
+TABLE_CHECKS = MONITORING_CHECKS + (ESTIMATED_CHECK, RECONCILED_CHECK)

@@ -189,6 +189,10 @@ class RemediationConfig(_Strict):
         default=None, description="Import path `package.module:function` of the retraining function."
     )
     training_window_days: int = Field(default=7, ge=1)
+    use_estimates: bool = Field(
+        default=False,
+        description="Count the estimated performance (CBPE) of partitions whose labels are pending as "
+        "failures for this policy and for the model's health.")
 
     @model_validator(mode="after")
     def _retrain_needs_function(self) -> RemediationConfig:

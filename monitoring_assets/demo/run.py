@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from monitoring_assets.assets.names import MONITORING_CHECKS
+from monitoring_assets.assets.names import TABLE_CHECKS
 from monitoring_assets.config import MonitoringConfig, parse_config
 from monitoring_assets.demo.data import CATEGORICAL_FEATURES, FEATURES, write_day
 from monitoring_assets.demo.train import log_and_register, train_demo_model
@@ -371,7 +371,7 @@ def judge_and_show_health(config: MonitoringConfig, instance: Any) -> dict[str, 
         instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE, tags=code_location_tags())
     report, outcomes = model_health(instance, model)
     return {"report": report.to_dict(), "headline": report.headline(),
-            "table": render_table(outcomes, MONITORING_CHECKS)}
+            "table": render_table(outcomes, TABLE_CHECKS)}
 
 
 def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: dt.date | None = None,

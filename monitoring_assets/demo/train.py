@@ -92,7 +92,8 @@ def log_and_register(
     version = str(max(int(v.version) for v in versions))
     for key, value in (tags or {}).items():
         client.set_model_version_tag(registered_model, version, key, value)
-    registry.register_baseline(registered_model, version, metrics, scored, alias=alias)
+    registry.register_baseline(registered_model, version, metrics, scored, alias=alias,
+                               labels=validation["label"] if task == "binary" else None)
     return version
 
 

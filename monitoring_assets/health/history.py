@@ -13,6 +13,9 @@ import dagster as dg
 
 from monitoring_assets.assets.partitions import partitions_for
 from monitoring_assets.assets.names import (
+    ESTIMATED_CHECK,
+    ESTIMATED_PERFORMANCE,
+    RECONCILED_CHECK,
     DRIFT_CHECK,
     FEATURE_DRIFT,
     INFERENCE_BATCH,
@@ -34,6 +37,8 @@ CHECK_ASSETS = {
     PERFORMANCE_CHECK: MODEL_PERFORMANCE,
     LABEL_COVERAGE_CHECK: MODEL_PERFORMANCE,
     LATENCY_SLO_CHECK: SERVICE_HEALTH,
+    ESTIMATED_CHECK: ESTIMATED_PERFORMANCE,
+    RECONCILED_CHECK: ESTIMATED_PERFORMANCE,
 }
 # Check executions read per check: a year of daily partitions, each re-run a few times.
 HISTORY_LIMIT = 2000

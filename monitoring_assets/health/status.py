@@ -198,7 +198,8 @@ def cell(outcome: CheckOutcome | None) -> str:
 
 def render_table(outcomes: Mapping[str, Mapping[str, CheckOutcome]], checks: Sequence[str]) -> str:
     """One row per partition, one column per check: ok, WARN, ERROR, pending or -."""
-    header = f"{'partition':<17}" + "".join(f"{c:<26}" for c in checks) + "detail"
+    widths = [max(26, len(c) + 2) for c in checks]
+    header = f"{'partition':<17}" + "".join(f"{c:<{w}}" for c, w in zip(checks, widths)) + "detail"
     lines = [header, "-" * len(header)]
     for partition in sorted(outcomes):
         row = outcomes[partition]
@@ -211,5 +212,9 @@ def render_table(outcomes: Mapping[str, Mapping[str, CheckOutcome]], checks: Seq
                 and isinstance(perf.metadata.get("baseline"), (int, float)):
             details.append(f"{perf.metadata.get('metric', 'metric')} {perf.metadata['observed']:.3f} "
                            f"vs {perf.metadata['baseline']:.3f}")
-        lines.append(f"{partition:<17}" + "".join(f"{cell(row.get(c)):<26}" for c in checks) + "; ".join(details))
+        estimate = row.get("estimated_performance_vs_baseline")
+        if estimate is not None and isinstance(estimate.metadata.get("observed"), (int, float)):
+            details.append(f"{estimate.metadata.get('metric', 'estimate')} {estimate.metadata['observed']:.3f}")
+        lines.append(f"{partition:<17}" + "".join(f"{cell(row.get(c)):<{w}}" for c, w in zip(checks, widths))
+                     + "; ".join(details))
     return "\n".join(lines)

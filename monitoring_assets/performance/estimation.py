@@ -27,10 +27,12 @@ Z_95 = 1.959963984540054
 
 @dataclass(frozen=True)
 class CalibrationMap:
-    """Score to probability, as isotonic breakpoints (linear in between, clipped outside)."""
+    """Score to probability, as isotonic breakpoints (linear in between, clipped outside), and
+    the number of labelled reference rows it was fitted on (its own uncertainty)."""
 
     x: tuple[float, ...]
     y: tuple[float, ...]
+    rows: int = 0
 
     @classmethod
     def fit(cls, scores: np.ndarray, labels: np.ndarray) -> CalibrationMap:
@@ -41,39 +43,44 @@ class CalibrationMap:
         if len(scores) == 0 or len(np.unique(labels)) < 2:
             raise ValueError("a calibration map needs labelled rows of both classes")
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, labels)
-        return cls(tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_))
+        return cls(tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_),
+                   rows=len(scores))
 
     def apply(self, scores: np.ndarray) -> np.ndarray:
         return np.interp(np.asarray(scores, dtype=float), self.x, self.y)
 
     def to_json(self) -> str:
-        return json.dumps({"kind": "isotonic", "x": list(self.x), "y": list(self.y)})
+        return json.dumps({"kind": "isotonic", "x": list(self.x), "y": list(self.y), "rows": self.rows})
 
     @classmethod
     def from_json(cls, text: str) -> CalibrationMap:
         data = json.loads(text)
         if data.get("kind") != "isotonic" or len(data["x"]) != len(data["y"]) or not data["x"]:
             raise ValueError("not an isotonic calibration map")
-        return cls(tuple(map(float, data["x"])), tuple(map(float, data["y"])))
+        return cls(tuple(map(float, data["x"])), tuple(map(float, data["y"])), int(data.get("rows", 0)))
 
 
 @dataclass(frozen=True)
 class Estimate:
+    """A metric's estimate and its 95% band; `std` is the sampling error at `rows` rows."""
+
     metric: str
     value: float
     low: float
     high: float
+    std: float = math.nan
+    rows: int = 0
 
     @property
     def width(self) -> float:
         return self.high - self.low
 
 
-def _band(metric: str, value: float, variance: float, z: float = Z_95) -> Estimate:
-    if not math.isfinite(value):
-        return Estimate(metric, math.nan, math.nan, math.nan)
-    half = z * math.sqrt(max(variance, 0.0))
-    return Estimate(metric, value, max(0.0, value - half), min(1.0, value + half))
+def _band(metric: str, value: float, variance: float, z: float = Z_95, rows: int = 0) -> Estimate:
+    if not math.isfinite(value) or not math.isfinite(variance):
+        return Estimate(metric, value, math.nan, math.nan, math.nan, rows)
+    std = math.sqrt(max(variance, 0.0))
+    return Estimate(metric, value, max(0.0, value - z * std), min(1.0, value + z * std), std, rows)
 
 
 def expected_roc_auc(probabilities: np.ndarray, scores: np.ndarray) -> float:
@@ -110,36 +117,45 @@ def estimate_binary(probabilities: np.ndarray, predictions: np.ndarray, scores: 
         return {}
     correct = np.where(predicted, p, 1 - p)  # P(the prediction is right)
     estimates = {"accuracy": _band("accuracy", float(correct.mean()),
-                                   float((correct * (1 - correct)).sum()) / n ** 2, z)}
+                                   float((correct * (1 - correct)).sum()) / n ** 2, z, n)}
     p_pos, p_neg = p[predicted], p[~predicted]
     m1 = len(p_pos)
     tp, fn = float(p_pos.sum()), float(p_neg.sum())
     var_tp, var_fn = float((p_pos * (1 - p_pos)).sum()), float((p_neg * (1 - p_neg)).sum())
-    estimates["precision"] = (_band("precision", tp / m1, var_tp / m1 ** 2, z) if m1
+    estimates["precision"] = (_band("precision", tp / m1, var_tp / m1 ** 2, z, n) if m1
                               else Estimate("precision", 0.0, 0.0, 0.0))
     if tp + fn > 0:
         recall_variance = (fn ** 2 * var_tp + tp ** 2 * var_fn) / (tp + fn) ** 4
-        estimates["recall"] = _band("recall", tp / (tp + fn), recall_variance, z)
+        estimates["recall"] = _band("recall", tp / (tp + fn), recall_variance, z, n)
     else:
         estimates["recall"] = Estimate("recall", math.nan, math.nan, math.nan)
     denominator = m1 + tp + fn
     if denominator > 0:
         d_tp, d_fn = 2 * (m1 + fn) / denominator ** 2, -2 * tp / denominator ** 2
-        estimates["f1"] = _band("f1", 2 * tp / denominator, d_tp ** 2 * var_tp + d_fn ** 2 * var_fn, z)
+        estimates["f1"] = _band("f1", 2 * tp / denominator, d_tp ** 2 * var_tp + d_fn ** 2 * var_fn, z, n)
     if scores is not None:
         auc = expected_roc_auc(p, np.asarray(scores, dtype=float))
-        estimates["roc_auc"] = _band("roc_auc", auc, _auc_variance(auc, float(p.sum()), float((1 - p).sum())), z)
+        estimates["roc_auc"] = _band("roc_auc", auc, _auc_variance(auc, float(p.sum()), float((1 - p).sum())), z, n)
     return estimates
 
 
-def reconcile(estimate: Estimate, realized: float) -> str | None:
-    """None when the realized metric falls inside the estimate's band; otherwise why not. A
-    realized value below the band, with calibrated scores, means P(y | x) moved: concept drift,
-    which no estimate from the scores can see."""
-    if not (math.isfinite(realized) and math.isfinite(estimate.value)):
+Z_RECONCILE = 2.5758293035489004  # 99%: one healthy partition in a hundred per metric, not one in twenty
+
+
+def reconcile(estimate: Estimate, realized: float, reference_rows: int = 0, z: float = Z_RECONCILE) -> str | None:
+    """None when the realized metric is within what the estimate allows; otherwise why not.
+
+    The allowance adds the calibration's own error to the partition's sampling error: a map
+    fitted on R labelled rows is off by about the sampling error of R rows, so the variance
+    grows by the factor 1 + n / R. A realized value outside it, with calibrated scores, means
+    P(y | x) moved: concept drift, which no estimate from the scores can see."""
+    if not (math.isfinite(realized) and math.isfinite(estimate.value) and math.isfinite(estimate.std)):
         return None
-    if estimate.low <= realized <= estimate.high:
+    inflation = math.sqrt(1 + estimate.rows / reference_rows) if reference_rows > 0 else 1.0
+    half = z * estimate.std * inflation
+    low, high = estimate.value - half, estimate.value + half
+    if low <= realized <= high:
         return None
-    direction = "below" if realized < estimate.low else "above"
+    direction = "below" if realized < low else "above"
     return (f"suspected concept drift: realized {estimate.metric} {realized:.3f} is {direction} the estimate "
-            f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]")
+            f"{estimate.value:.3f} (allowed {max(low, 0.0):.3f} to {min(high, 1.0):.3f})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
@@ -18,6 +19,7 @@ from monitoring_assets.profiling.whylogs_compat import DatasetProfileView
 BASELINE_METRIC_PREFIX = "baseline."
 ARTIFACT_DIR = "monitoring"
 REFERENCE_PROFILE_ARTIFACT = f"{ARTIFACT_DIR}/reference_profile.bin"
+CALIBRATION_ARTIFACT = f"{ARTIFACT_DIR}/calibration.json"
 BASELINE_TAG = "monitoring.baseline"
 
 
@@ -62,6 +64,9 @@ class Baseline:
     metrics: dict[str, float]
     reference: DatasetProfileView
     inputs: list[InputColumn] = field(default_factory=list)
+    # Score-to-probability map fitted on the labelled reference (JSON, see performance/estimation):
+    # None when the version was registered without labels or scores, so nothing can be estimated.
+    calibration: str | None = None
 
 
 def signature_inputs(model_source_uri: str, tracking_uri: str) -> list[InputColumn]:
@@ -83,15 +88,19 @@ def signature_inputs(model_source_uri: str, tracking_uri: str) -> list[InputColu
 
 
 def register_baseline(tracking_uri: str | None, model_name: str, version: str | int, metrics: dict[str, float],
-                      reference: pd.DataFrame | DatasetProfileView, alias: str | None = None) -> Baseline:
+                      reference: pd.DataFrame | DatasetProfileView, alias: str | None = None,
+                      labels: Any = None, score_column: str = "score") -> Baseline:
     """For training pipelines: attach baseline metrics and a reference profile to a version.
 
     `reference` is the validation frame (profiled here) or an existing whylogs profile view.
+    With `labels` (the reference's true 0/1 labels, row for row) and a `score_column` in the
+    frame, a binary classifier's scores are calibrated on the reference, so that its performance
+    can be estimated before labels arrive.
     """
     from monitoring_assets.registry.registry import ModelRegistry
 
     return ModelRegistry(tracking_uri or _default_tracking_uri()).register_baseline(
-        model_name, version, metrics, reference, alias=alias)
+        model_name, version, metrics, reference, alias=alias, labels=labels, score_column=score_column)
 
 
 def _default_tracking_uri() -> str:

@@ -36,6 +36,7 @@ from monitoring_assets.registry import aliases, monitoring_runs
 from monitoring_assets.registry.baseline import (
     ARTIFACT_DIR,
     BASELINE_METRIC_PREFIX,
+    CALIBRATION_ARTIFACT,
     BASELINE_TAG,
     REFERENCE_PROFILE_ARTIFACT,
     Baseline,
@@ -48,7 +49,8 @@ from monitoring_assets.registry.baseline import (
 
 # Tracking URIs whose server chooses the artifact location itself.
 _SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: with the calibration map
+NO_CALIBRATION = '{"kind": "none"}'
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 
 
@@ -83,6 +85,22 @@ def registry_settings(config: Any) -> dict[str, str | None]:
                               else default_artifact_location(mlflow_config.tracking_uri, root)),
         "cache_root": f"{root}/cache",
     }
+
+
+def _calibration_json(reference: Any, labels: Any, score_column: str) -> str | None:
+    """The score-to-probability map of a binary classifier, fitted on its labelled reference."""
+    if labels is None or not isinstance(reference, pd.DataFrame) or score_column not in reference:
+        return None
+    from monitoring_assets.performance.estimation import CalibrationMap
+
+    truth = pd.Series(labels).reset_index(drop=True)
+    scores = pd.to_numeric(reference[score_column], errors="coerce").reset_index(drop=True)
+    if len(truth) != len(scores):
+        raise ValueError(f"labels has {len(truth)} rows, the reference {len(scores)}: they must match row for row")
+    usable = scores.notna() & truth.notna()
+    if set(truth[usable].unique()) - {0, 1, True, False}:
+        return None  # not a binary classifier's 0/1 labels
+    return CalibrationMap.fit(scores[usable].to_numpy(), truth[usable].astype(int).to_numpy()).to_json()
 
 
 def registry_for(config: Any) -> ModelRegistry:
@@ -144,7 +162,8 @@ class ModelRegistry:
     # Baselines -----------------------------------------------------------------------------
 
     def register_baseline(self, registered_model: str, version: str | int, metrics: Mapping[str, float],
-                          reference: pd.DataFrame | DatasetProfileView, alias: str | None = None) -> Baseline:
+                          reference: pd.DataFrame | DatasetProfileView, alias: str | None = None,
+                          labels: Any = None, score_column: str = "score") -> Baseline:
         """Attach baseline metrics and a reference profile to a registered model version.
 
         `reference` is the validation frame (profiled here) or a whylogs profile view. Calling
@@ -166,6 +185,10 @@ class ModelRegistry:
                 {"model": registered_model, "version": str(version), "metrics": dict(metrics)}, indent=2))
             client.log_artifact(mv.run_id, str(profile_path), ARTIFACT_DIR)
             client.log_artifact(mv.run_id, str(summary_path), ARTIFACT_DIR)
+            # Always written, so that registering again without labels replaces an earlier map.
+            calibration_path = Path(tmp) / "calibration.json"
+            calibration_path.write_text(_calibration_json(reference, labels, score_column) or NO_CALIBRATION)
+            client.log_artifact(mv.run_id, str(calibration_path), ARTIFACT_DIR)
         stamp = f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
         client.set_model_version_tag(registered_model, str(version), BASELINE_TAG, stamp)
         if alias:
@@ -213,9 +236,16 @@ class ModelRegistry:
                     f"{REFERENCE_PROFILE_ARTIFACT}; call register_baseline for it"
                 ) from exc
             reference = view_from_bytes(Path(local).read_bytes())
+            try:
+                calibration = Path(client.download_artifacts(run_id, CALIBRATION_ARTIFACT, tmp)).read_text()
+            except (MlflowException, OSError):
+                calibration = None  # registered before calibration existed
+            if calibration == NO_CALIBRATION:
+                calibration = None  # registered without labelled scores: nothing to estimate with
         source = client.get_model_version_download_uri(registered_model, version)
         return Baseline(model_name=registered_model, version=version, run_id=run_id, metrics=metrics,
-                        reference=reference, inputs=signature_inputs(source, self.tracking_uri))
+                        reference=reference, inputs=signature_inputs(source, self.tracking_uri),
+                        calibration=calibration)
 
     def _cache_folder(self, registered_model: str, version: str) -> str | None:
         if not self.cache_root:
@@ -239,7 +269,7 @@ class ModelRegistry:
             return None
         return Baseline(model_name=registered_model, version=version, run_id=facts["run_id"],
                         metrics=facts["metrics"], reference=reference,
-                        inputs=[InputColumn(**c) for c in facts["inputs"]])
+                        inputs=[InputColumn(**c) for c in facts["inputs"]], calibration=facts.get("calibration"))
 
     def _write_cache(self, baseline: Baseline, stamp: str) -> None:
         folder = self._cache_folder(baseline.model_name, baseline.version)
@@ -247,7 +277,7 @@ class ModelRegistry:
             return
         fs, path = fsspec.core.url_to_fs(folder)
         facts = {"format": _CACHE_FORMAT, "stamp": stamp, "run_id": baseline.run_id, "metrics": baseline.metrics,
-                 "inputs": [asdict(c) for c in baseline.inputs]}
+                 "inputs": [asdict(c) for c in baseline.inputs], "calibration": baseline.calibration}
         token = uuid.uuid4().hex[:8]
         try:
             fs.makedirs(path, exist_ok=True)

@@ -31,7 +31,7 @@ from monitoring_assets.alerts.evaluations import breaches_from, is_judged
 from monitoring_assets.alerts.messages import mlflow_link, mlflow_run_link, render, run_link
 from monitoring_assets.alerts.routing import channels_for
 from monitoring_assets.assets.common import finite_or_none
-from monitoring_assets.assets.names import FRESHNESS_CHECK, GATE_CHECKS, HEALTH_CHECK, LIFECYCLE, MONITORING_CHECKS
+from monitoring_assets.assets.names import FRESHNESS_CHECK, GATE_CHECKS, HEALTH_CHECK, LIFECYCLE, TABLE_CHECKS
 from monitoring_assets.config import MonitoringConfig
 from monitoring_assets.config.models import ChannelConfig
 
@@ -246,7 +246,7 @@ def _notice_from_lifecycle(model: str, storage_id: int, metadata: dict[str, Any]
 
 
 def existing_checks(config: MonitoringConfig, watched: Mapping[str, str]) -> Callable[[str, str], bool]:
-    known = set(MONITORING_CHECKS) | {HEALTH_CHECK, FRESHNESS_CHECK}
+    known = set(TABLE_CHECKS) | {HEALTH_CHECK, FRESHNESS_CHECK}
     models = {m.name for m in config.models}
 
     def exists(model: str, check: str) -> bool:

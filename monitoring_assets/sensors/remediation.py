@@ -9,7 +9,7 @@ import time
 import dagster as dg
 
 from monitoring_assets.assets.factory import retrain_job_name, rollback_job_name
-from monitoring_assets.assets.names import PERFORMANCE_CHECK
+from monitoring_assets.assets.names import ESTIMATED_CHECK, PERFORMANCE_CHECK
 from monitoring_assets.config import ModelConfig, MonitoringConfig
 from monitoring_assets.promotion.gate import previous_champion_chain
 from monitoring_assets.promotion.policy import decide
@@ -44,11 +44,16 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
     def remediation_sensor(context: dg.SensorEvaluationContext, mlflow: MlflowRegistry) -> dg.SensorResult:
         state = json.loads(context.cursor) if context.cursor else {}
         judged: dict[str, bool] = state.get("judged", {})
+        estimated: dict[str, bool] = state.get("estimated", {})
         evaluations, events_after = read_check_evaluations(context.instance, int(state.get("events", 0)), config,
                                                            {model.name})
         for evaluation in evaluations:
             if evaluation.check == PERFORMANCE_CHECK and evaluation.judged:
                 judged[evaluation.partition] = evaluation.passed
+                estimated.pop(evaluation.partition, None)
+            elif (policy.use_estimates and evaluation.check == ESTIMATED_CHECK and evaluation.judged
+                  and evaluation.partition not in judged):
+                estimated[evaluation.partition] = evaluation.passed  # until the labels judge it
         in_flight = bool(context.instance.get_runs(
             filters=dg.RunsFilter(job_name=retrain_job_name(model), statuses=_ACTIVE), limit=1,
         ) or context.instance.get_runs(
@@ -61,7 +66,7 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
             requests.append(dg.RunRequest(job_name=retrain_job_name(model), tags={"monitoring/reason": "rollback_then_retrain"}))
             state["followup"] = None
 
-        decision = decide(policy.policy, judged, policy.consecutive_failures, state.get("after"), now,
+        decision = decide(policy.policy, estimated | judged, policy.consecutive_failures, state.get("after"), now,
                           state.get("last_action_at"), policy.cooldown_hours * 3600, in_flight or bool(requests),
                           policy.dry_run)
         action = decision.action
@@ -90,7 +95,7 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
                     severity="WARN" if skipped else "INFO", version=champion,
                     details=decision.reason if skipped else ""))
             if skipped is None:
-                state["after"] = max(p for p, ok in judged.items() if not ok)
+                state["after"] = max(p for p, ok in (estimated | judged).items() if not ok)
                 state["last_action_at"] = now
                 reason_tag = {"monitoring/reason": decision.reason[:200]}
                 if action == "rollback" or (action == "rollback_then_retrain" and rollback_target):
@@ -99,7 +104,7 @@ def build_remediation_sensor(model: ModelConfig, config: MonitoringConfig, jobs:
                         state["followup"] = "retrain"
                 elif action in ("retrain", "rollback_then_retrain"):
                     requests.append(dg.RunRequest(job_name=retrain_job_name(model), tags=reason_tag))
-        state |= {"events": events_after, "judged": judged}
+        state |= {"events": events_after, "judged": judged, "estimated": estimated}
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True), asset_events=events)
 
     return remediation_sensor

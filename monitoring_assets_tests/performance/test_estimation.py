@@ -113,3 +113,17 @@ def test_no_reconciliation_without_a_shift_beyond_the_band(calibration):
     assert reconcile(estimate, estimate.value) is None
     assert reconcile(estimate, float("nan")) is None
     assert reconcile(estimate, estimate.high + 0.01).startswith("suspected concept drift")
+
+
+def test_the_reconciliation_stays_quiet_under_covariate_shift_with_a_small_reference():
+    """The calibration's own error (fitted on 3,000 rows, as the demo's is) is allowed for."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.0, 1.0, 3000)
+    small = CalibrationMap.fit(model_score(x), rng.random(len(x)) < true_probability(x))
+    assert small.rows == 3000 and CalibrationMap.from_json(small.to_json()).rows == 3000
+    fired = 0
+    for score, predicted, labels in partitions(seed=4):
+        estimates = estimate_binary(small.apply(score), predicted, score)
+        fired += any(reconcile(estimates[name], value, small.rows) for name, value in (
+            ("accuracy", skm.accuracy_score(labels, predicted)), ("roc_auc", skm.roc_auc_score(labels, score))))
+    assert fired <= 0.05 * PARTITIONS, fired
