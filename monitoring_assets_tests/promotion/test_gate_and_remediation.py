@@ -246,3 +246,23 @@ def test_dry_run_records_and_notifies_but_does_nothing(tmp_path, clock):
     notices = [m for m in map(json.loads, log.read_text().splitlines()) if m["notice"]]
     assert len(notices) == 1 and "rollback skipped" in notices[0]["title"]
     assert notices[0]["notice"]["event"] == "remediation" and notices[0]["title"].startswith("[WARN] m: ")
+
+
+def test_failing_estimates_of_label_pending_days_count_only_when_the_config_allows(tmp_path, clock):
+    world = GateWorld(tmp_path)
+    world.register(seed=1)
+    for offset in (10, 11):  # two label-pending days whose estimate fails
+        world.instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey(["m", "estimated_performance"]), check_name="estimated_performance_vs_baseline",
+            passed=False, severity=dg.AssetCheckSeverity.WARN, partition=day(offset),
+            metadata={"status": "estimated", "version": "1"}))
+    policy = {"policy": "notify", "consecutive_failures": 2}
+    base = world.config_dict
+    world.config_dict = lambda **o: base(remediation=policy, **o)
+    assert remediation_tick(world, None).asset_events == []  # default: estimates do not count
+
+    world.config_dict = lambda **o: base(remediation=policy | {"use_estimates": True}, **o)
+    result = remediation_tick(world, None)
+    (event,) = result.asset_events
+    assert event.metadata["event"].value == "remediation" and "notify recorded" in event.metadata["summary"].value
+    assert json.loads(result.cursor)["estimated"] == {day(10): False, day(11): False}
