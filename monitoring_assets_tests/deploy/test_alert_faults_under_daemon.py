@@ -107,7 +107,7 @@ def test_broken_channels_cost_only_themselves_under_the_real_daemon(tmp_path):
     world = DaemonWorld(tmp_path, servers, smtp)
     world.register()
     world.write_day(day(0), flip=True)
-    world.materialize(day(0))  # two incidents: performance and drift of v1
+    world.materialize(day(0))  # incidents of v1: performance, drift, the estimate's reconciliation
     config_path = tmp_path / "monitoring.yaml"
     daemon_config = world.config_dict()
     # The labels sensor, once started, raises on every tick: a landing zone it cannot read.
@@ -143,7 +143,10 @@ def _run_faults(world, servers, smtp, daemon, env, workspace, logs):
     wait_for(lambda: _file_messages(world), 180, "the first message on the healthy channel", processes=[daemon])
     first = _file_messages(world)
     assert len(first) == 1 and {a["kind"] for a in first[0]["alerts"]} == {"firing"}
-    assert {a["check"] for a in first[0]["alerts"]} == {"performance_vs_baseline", "drift_within_limits"}
+    opened = {a["check"] for a in first[0]["alerts"]}
+    # The flipped day's labels also contradict the estimate (a WARN, routed here too).
+    assert {"performance_vs_baseline", "drift_within_limits"} <= opened <= {
+        "performance_vs_baseline", "drift_within_limits", "estimate_reconciled", "estimated_performance_vs_baseline"}
     pending = wait_for(lambda: (p := _pending(instance)) and set(p) >= {"drip", "bad", "mail", *HANGING} and p,
                        60, "the broken channels' pending deliveries", processes=[daemon])
     errors = {channel: deliveries[0].get("last_error") or "" for channel, deliveries in pending.items()}
@@ -184,7 +187,7 @@ def _run_faults(world, servers, smtp, daemon, env, workspace, logs):
         assert {a["kind"] for a in bodies[0]["alerts"]} == {"firing"}
     assert len(smtp.messages) == 1
     file_kinds = [a["kind"] for m in _file_messages(world) for a in m["alerts"]]
-    assert file_kinds.count("firing") == 2  # one message, two incidents
+    assert file_kinds.count("firing") == len(opened)  # one message, one entry per incident
     assert set(file_kinds) <= {"firing", "repeat"}
 
     # 5. A project sensor that raises on three ticks in a row is an incident about the monitor.
@@ -204,4 +207,5 @@ def _run_faults(world, servers, smtp, daemon, env, workspace, logs):
     time.sleep(6)
     assert len(sensor_alerts()) == 1
     for name in HANGING + ["drip", "bad"]:
-        assert len(servers.bodies(f"/{name}")) == 2, name
+        fired = [a["key"] for b in servers.bodies(f"/{name}") for a in b["alerts"] if a["kind"] == "firing"]
+        assert len(fired) == len(set(fired)) == len(opened) + 1, (name, fired)  # each incident once
