@@ -82,7 +82,9 @@ class World:
             "registered_model": self.registered_model,
             "task": self.task,
             "columns": {"features": FEATURES, "categorical": ["segment"], "score": "score" if self.task == "binary" else None,
-                        "segments": ["segment"]},
+                        "segments": ["segment"],
+                        "class_scores": ({c: f"score_{c}" for c in ("high", "low", "mid")}
+                                         if self.task == "multiclass" else {})},
             "partitions": {"grain": "daily", "start": "2026-02-01", "end": "2026-03-01"},
             "inference": {"location": str(self.inference)},
             "labels": {"location": str(self.labels)},

@@ -1,11 +1,12 @@
-"""<model>/estimated_performance: a binary classifier's metrics estimated from its calibrated
-scores (CBPE) for every partition, judged while labels are pending, and reconciled with the
-realized metrics once they arrive."""
+"""<model>/estimated_performance: a classifier's metrics estimated from its calibrated scores
+(CBPE; binary, or multiclass with one score column per class) for every partition, judged while
+labels are pending, and reconciled with the realized metrics once they arrive."""
 
 
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from monitoring_assets.assets.common import finite_or_none, markdown_table, partition_check_spec
@@ -18,14 +19,20 @@ from monitoring_assets.assets.names import (
 )
 from monitoring_assets.assets.performance import join_labels
 from monitoring_assets.config import ModelConfig
-from monitoring_assets.performance.estimation import CalibrationMap, estimate_binary, reconcile
+from monitoring_assets.performance.estimation import (
+    ClassCalibration,
+    calibration_from_json,
+    estimate_binary,
+    estimate_multiclass,
+    reconcile,
+)
 from monitoring_assets.performance.metrics import compute_metrics
 from monitoring_assets.performance.thresholds import evaluate_threshold
 from monitoring_assets.registry import ModelRegistry
 from monitoring_assets.registry.served import frame_version, row_versions
 from monitoring_assets.resources import MlflowRegistry
 
-ESTIMABLE = ("accuracy", "precision", "recall", "f1", "roc_auc")
+ESTIMABLE = ("accuracy", "precision", "recall", "f1", "roc_auc", "f1_macro", "f1_weighted")
 
 
 def estimate_partition(model: ModelConfig, batch: pd.DataFrame, labels: pd.DataFrame,
@@ -36,24 +43,46 @@ def estimate_partition(model: ModelConfig, batch: pd.DataFrame, labels: pd.DataF
     champion = registry.version_for_alias(model.registered_model, model.champion_alias)
     version = frame_version(batch, roles.model_version, champion)
     report: dict[str, Any] = {"version": version, "rows": len(batch), "estimates": {}, "realized": {}, "gaps": []}
-    if model.task != "binary":
+    if model.task == "regression":
         return report | {"status": "not_estimated",
-                         "reason": f"{model.task} models are not estimated: CBPE here covers binary classifiers"}
-    if not roles.score or roles.score not in batch:
+                         "reason": "regression models are not estimated: scores say nothing about the error"}
+    if model.task == "binary" and (not roles.score or roles.score not in batch):
         return report | {"status": "not_estimated", "reason": "no score column (columns.score) to estimate from"}
+    if model.task == "multiclass":
+        missing = [c for c in roles.class_scores.values() if c not in batch]
+        if not roles.class_scores or missing:
+            return report | {"status": "not_estimated",
+                             "reason": "no class score columns to estimate from (columns.class_scores)"
+                                       + (f": {missing} missing" if missing else "")}
     baseline = registry.baseline(model.registered_model, version)
     if baseline.calibration is None:
         return report | {"status": "not_estimated",
                          "reason": f"v{version} was registered without labelled scores, so its scores are not "
                                    "calibrated (register_baseline(..., labels=...) or --label-column)"}
-    calibration = CalibrationMap.from_json(baseline.calibration)
+    calibration = calibration_from_json(baseline.calibration)
+    multiclass = isinstance(calibration, ClassCalibration)
+    if multiclass != (model.task == "multiclass") or (
+            multiclass and any(c not in roles.class_scores for c in calibration.classes)):
+        return report | {"status": "not_estimated",
+                         "reason": f"v{version}'s calibration does not match the configured {model.task} scores"}
     served = (row_versions(batch, roles.model_version, champion) == version).to_numpy()
-    rows = batch.loc[served & batch[roles.score].notna().to_numpy()]
+    score_columns = ([roles.class_scores[c] for c in calibration.classes] if multiclass else [roles.score])
+    rows = batch.loc[served & batch[score_columns].notna().all(axis=1).to_numpy()]
     if rows.empty:
         return report | {"status": "not_estimated", "reason": "no scored rows of the served version"}
-    scores = rows[roles.score].to_numpy(dtype=float)
-    predictions = rows[roles.prediction].astype(int).to_numpy()
-    estimates = estimate_binary(calibration.apply(scores), predictions, scores)
+    if multiclass:
+        scores = rows[score_columns].to_numpy(dtype=float)
+        predictions = rows[roles.prediction].astype(str).to_numpy()
+
+        def estimate(mask):
+            return estimate_multiclass(calibration.apply(scores[mask]), predictions[mask], calibration.classes)
+    else:
+        scores = rows[roles.score].to_numpy(dtype=float)
+        predictions = rows[roles.prediction].astype(int).to_numpy()
+
+        def estimate(mask):
+            return estimate_binary(calibration.apply(scores[mask]), predictions[mask], scores[mask])
+    estimates = estimate(np.ones(len(rows), dtype=bool))
     report |= {"status": "estimated", "rows": len(rows),
                "estimates": {name: vars(e) for name, e in estimates.items()}}
 
@@ -63,11 +92,14 @@ def estimate_partition(model: ModelConfig, batch: pd.DataFrame, labels: pd.DataF
     report["label_coverage"] = coverage
     if coverage >= model.labels_policy.min_coverage and labeled.any():
         # Estimate and truth on the same rows: the labelled ones.
-        truth = joined.loc[labeled, roles.label].astype(int).to_numpy()
-        on_labeled = estimate_binary(calibration.apply(scores[labeled]), predictions[labeled], scores[labeled])
-        realized = compute_metrics("binary", truth, predictions[labeled], scores[labeled])
+        truth = joined.loc[labeled, roles.label]
+        on_labeled = estimate(labeled)
+        if multiclass:
+            realized = compute_metrics("multiclass", truth.astype(str).to_numpy(), predictions[labeled])
+        else:
+            realized = compute_metrics("binary", truth.astype(int).to_numpy(), predictions[labeled], scores[labeled])
         report["realized"] = {k: v for k, v in realized.items() if k in ESTIMABLE}
-        for name in judged_metrics(model):
+        for name in judged_metrics(model, on_labeled):
             gap = reconcile(on_labeled[name], realized.get(name, float("nan")), calibration.rows)
             if gap:
                 report["gaps"].append(gap)
@@ -75,9 +107,9 @@ def estimate_partition(model: ModelConfig, batch: pd.DataFrame, labels: pd.DataF
     return report
 
 
-def judged_metrics(model: ModelConfig) -> list[str]:
+def judged_metrics(model: ModelConfig, available: dict | None = None) -> list[str]:
     """The configured performance metrics that can be estimated from scores."""
-    return [name for name in model.performance if name in ESTIMABLE]
+    return [name for name in model.performance if name in ESTIMABLE and (available is None or name in available)]
 
 
 def estimated_check(model: ModelConfig, report: dict[str, Any]) -> dg.AssetCheckResult:
@@ -88,7 +120,7 @@ def estimated_check(model: ModelConfig, report: dict[str, Any]) -> dg.AssetCheck
             description=f"not estimated: {report['reason']}",
             metadata={"status": "not_estimated", "version": version or ""})
     outcomes = []
-    for name in judged_metrics(model):
+    for name in judged_metrics(model, report["estimates"]):
         estimate = report["estimates"][name]
         outcome = evaluate_threshold(name, estimate["value"], report["baseline"].get(name), model.performance[name])
         outcomes.append({"version": version, "metric": f"estimated {name}", "value": estimate["value"],
@@ -136,7 +168,8 @@ def reconciled_check(model: ModelConfig, report: dict[str, Any]) -> dg.AssetChec
                   "realized_vs_estimated": markdown_table(
                       [{"metric": name, "realized": report["realized"].get(name),
                         "estimated": report["estimates"][name]["value"], "low": report["estimates"][name]["low"],
-                        "high": report["estimates"][name]["high"]} for name in judged_metrics(model)],
+                        "high": report["estimates"][name]["high"]}
+                       for name in judged_metrics(model, report["estimates"])],
                       ["metric", "realized", "estimated", "low", "high"])},
     )
 

@@ -42,6 +42,9 @@ class ColumnRoles(_Strict):
         description="Features scored as categorical; default: string columns of the reference.",
     )
     segments: list[str] = Field(default_factory=list)
+    class_scores: dict[str, str] = Field(
+        default_factory=dict,
+        description="Multiclass: each class's score column (class: column), for estimated performance.")
 
 
 class PartitionsConfig(_Strict):

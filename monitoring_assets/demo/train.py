@@ -43,9 +43,18 @@ def scored_frame(model: Pipeline, frame: pd.DataFrame, task: str = "binary",
         scores = model.predict_proba(frame[features])[:, 1]
         result["prediction"] = (scores >= 0.5).astype(int)
         result["score"] = scores
+    elif task == "multiclass":
+        probabilities = model.predict_proba(frame[features])
+        result["prediction"] = model.classes_[probabilities.argmax(axis=1)]
+        for index, label in enumerate(model.classes_):
+            result[class_score_column(label)] = probabilities[:, index]
     else:
         result["prediction"] = model.predict(frame[features])
     return result
+
+
+def class_score_column(label: object) -> str:
+    return f"score_{label}"
 
 
 def log_and_register(
@@ -92,8 +101,10 @@ def log_and_register(
     version = str(max(int(v.version) for v in versions))
     for key, value in (tags or {}).items():
         client.set_model_version_tag(registered_model, version, key, value)
+    class_scores = ({str(c): class_score_column(c) for c in model.classes_} if task == "multiclass" else None)
     registry.register_baseline(registered_model, version, metrics, scored, alias=alias,
-                               labels=validation["label"] if task == "binary" else None)
+                               labels=validation["label"] if task in ("binary", "multiclass") else None,
+                               class_score_columns=class_scores)
     return version
 
 

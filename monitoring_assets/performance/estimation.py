@@ -61,6 +61,44 @@ class CalibrationMap:
 
 
 @dataclass(frozen=True)
+class ClassCalibration:
+    """A multiclass model's class scores to probabilities: one isotonic map per class (one
+    against the rest), rows renormalized to sum to one."""
+
+    classes: tuple[str, ...]
+    maps: tuple[CalibrationMap, ...]
+    rows: int = 0
+
+    @classmethod
+    def fit(cls, scores: np.ndarray, labels: np.ndarray, classes: list[str]) -> ClassCalibration:
+        scores = np.asarray(scores, dtype=float)
+        labels = np.asarray(labels).astype(str)
+        if scores.ndim != 2 or scores.shape[1] != len(classes) or len(classes) < 2:
+            raise ValueError("one score column per class, and at least two classes")
+        maps = tuple(CalibrationMap.fit(scores[:, i], labels == str(c)) for i, c in enumerate(classes))
+        return cls(tuple(str(c) for c in classes), maps, rows=len(labels))
+
+    def apply(self, scores: np.ndarray) -> np.ndarray:
+        scores = np.asarray(scores, dtype=float)
+        probabilities = np.column_stack([m.apply(scores[:, i]) for i, m in enumerate(self.maps)])
+        totals = probabilities.sum(axis=1, keepdims=True)
+        uniform = np.full_like(probabilities, 1.0 / probabilities.shape[1])
+        return np.divide(probabilities, totals, out=uniform, where=totals > 0)
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": "isotonic_one_vs_rest", "rows": self.rows, "classes": list(self.classes),
+                           "maps": [{"x": list(m.x), "y": list(m.y)} for m in self.maps]})
+
+
+def calibration_from_json(text: str) -> CalibrationMap | ClassCalibration:
+    data = json.loads(text)
+    if data.get("kind") == "isotonic_one_vs_rest":
+        maps = tuple(CalibrationMap(tuple(map(float, m["x"])), tuple(map(float, m["y"]))) for m in data["maps"])
+        return ClassCalibration(tuple(data["classes"]), maps, int(data.get("rows", 0)))
+    return CalibrationMap.from_json(text)
+
+
+@dataclass(frozen=True)
 class Estimate:
     """A metric's estimate and its 95% band; `std` is the sampling error at `rows` rows."""
 
@@ -136,6 +174,59 @@ def estimate_binary(probabilities: np.ndarray, predictions: np.ndarray, scores: 
     if scores is not None:
         auc = expected_roc_auc(p, np.asarray(scores, dtype=float))
         estimates["roc_auc"] = _band("roc_auc", auc, _auc_variance(auc, float(p.sum()), float((1 - p).sum())), z, n)
+    return estimates
+
+
+def _f1_scores(confusion: np.ndarray) -> tuple[float, float]:
+    """Macro and support-weighted F1 from a confusion matrix (rows: truth, columns: predicted)."""
+    tp = np.diag(confusion).astype(float)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    denominator = predicted + actual
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    present = (actual + predicted) > 0  # scikit-learn averages over the labels that occur
+    macro = float(f1[present].mean()) if present.any() else 0.0
+    weighted = float(np.dot(f1, actual) / actual.sum()) if actual.sum() else 0.0
+    return macro, weighted
+
+
+def _simulated_f1(probabilities: np.ndarray, predicted: np.ndarray, draws: int = 200,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Macro and weighted F1 over `draws` label sets drawn from the calibrated probabilities:
+    their spread is the sampling error of the realized values (a ratio of correlated counts, for
+    which the delta method with independent classes is too narrow)."""
+    rng = np.random.default_rng(seed)
+    k = probabilities.shape[1]
+    cumulative = probabilities.cumsum(axis=1)
+    macro, weighted = np.empty(draws), np.empty(draws)
+    for draw in range(draws):
+        truth = (rng.random(len(probabilities))[:, None] > cumulative).sum(axis=1).clip(0, k - 1)
+        confusion = np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k)
+        macro[draw], weighted[draw] = _f1_scores(confusion)
+    return macro, weighted
+
+
+def estimate_multiclass(probabilities: np.ndarray, predictions: np.ndarray, classes: tuple[str, ...] | list[str],
+                        z: float = Z_95) -> dict[str, Estimate]:
+    """Estimated accuracy, macro F1 and support-weighted F1 of one partition. `probabilities`
+    are calibrated, one column per class in `classes`; `predictions` the predicted classes."""
+    p = np.asarray(probabilities, dtype=float)
+    predicted = np.asarray(predictions).astype(str)
+    n = len(p)
+    if n == 0:
+        return {}
+    index = {str(c): i for i, c in enumerate(classes)}
+    columns = np.array([index.get(value, -1) for value in predicted])
+    correct = np.where(columns >= 0, p[np.arange(n), np.clip(columns, 0, None)], 0.0)
+    estimates = {"accuracy": _band("accuracy", float(correct.mean()), float((correct * (1 - correct)).sum()) / n ** 2,
+                                   z, n)}
+    known = columns >= 0
+    k = len(classes)
+    expected = np.zeros((k, k))  # expected confusion matrix: rows truth, columns predicted
+    np.add.at(expected.T, columns[known], p[known])
+    expected_macro, expected_weighted = _f1_scores(expected)
+    macro, weighted = _simulated_f1(p[known], columns[known])
+    estimates["f1_macro"] = _band("f1_macro", expected_macro, float(macro.var()), z, n)
+    estimates["f1_weighted"] = _band("f1_weighted", expected_weighted, float(weighted.var()), z, n)
     return estimates
 
 

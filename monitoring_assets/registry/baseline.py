@@ -89,18 +89,21 @@ def signature_inputs(model_source_uri: str, tracking_uri: str) -> list[InputColu
 
 def register_baseline(tracking_uri: str | None, model_name: str, version: str | int, metrics: dict[str, float],
                       reference: pd.DataFrame | DatasetProfileView, alias: str | None = None,
-                      labels: Any = None, score_column: str = "score") -> Baseline:
+                      labels: Any = None, score_column: str = "score",
+                      class_score_columns: dict[str, str] | None = None) -> Baseline:
     """For training pipelines: attach baseline metrics and a reference profile to a version.
 
     `reference` is the validation frame (profiled here) or an existing whylogs profile view.
-    With `labels` (the reference's true 0/1 labels, row for row) and a `score_column` in the
-    frame, a binary classifier's scores are calibrated on the reference, so that its performance
-    can be estimated before labels arrive.
+    With `labels` (the reference's true labels, row for row) and a `score_column` in the frame,
+    a binary classifier's scores are calibrated on the reference, so that its performance can be
+    estimated before labels arrive; a multiclass model's per-class scores likewise, given
+    `class_score_columns` (class to column).
     """
     from monitoring_assets.registry.registry import ModelRegistry
 
     return ModelRegistry(tracking_uri or _default_tracking_uri()).register_baseline(
-        model_name, version, metrics, reference, alias=alias, labels=labels, score_column=score_column)
+        model_name, version, metrics, reference, alias=alias, labels=labels, score_column=score_column,
+        class_score_columns=class_score_columns)
 
 
 def _default_tracking_uri() -> str:

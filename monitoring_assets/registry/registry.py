@@ -87,16 +87,28 @@ def registry_settings(config: Any) -> dict[str, str | None]:
     }
 
 
-def _calibration_json(reference: Any, labels: Any, score_column: str) -> str | None:
-    """The score-to-probability map of a binary classifier, fitted on its labelled reference."""
-    if labels is None or not isinstance(reference, pd.DataFrame) or score_column not in reference:
+def _calibration_json(reference: Any, labels: Any, score_column: str,
+                      class_score_columns: Mapping[str, str] | None = None) -> str | None:
+    """The score-to-probability map fitted on the labelled reference: one map for a binary
+    classifier's score, one per class (against the rest) for a multiclass model's class scores."""
+    if labels is None or not isinstance(reference, pd.DataFrame):
         return None
-    from monitoring_assets.performance.estimation import CalibrationMap
+    from monitoring_assets.performance.estimation import CalibrationMap, ClassCalibration
 
     truth = pd.Series(labels).reset_index(drop=True)
+    if len(truth) != len(reference):
+        raise ValueError(f"labels has {len(truth)} rows, the reference {len(reference)}: they must match row for row")
+    if class_score_columns:
+        missing = [c for c in class_score_columns.values() if c not in reference]
+        if missing:
+            raise ValueError(f"the reference has no class score column(s) {missing}")
+        scores = reference[list(class_score_columns.values())].apply(pd.to_numeric, errors="coerce").reset_index(drop=True)
+        usable = scores.notna().all(axis=1) & truth.notna()
+        return ClassCalibration.fit(scores[usable].to_numpy(), truth[usable].astype(str).to_numpy(),
+                                    list(class_score_columns)).to_json()
+    if score_column not in reference:
+        return None
     scores = pd.to_numeric(reference[score_column], errors="coerce").reset_index(drop=True)
-    if len(truth) != len(scores):
-        raise ValueError(f"labels has {len(truth)} rows, the reference {len(scores)}: they must match row for row")
     usable = scores.notna() & truth.notna()
     if set(truth[usable].unique()) - {0, 1, True, False}:
         return None  # not a binary classifier's 0/1 labels
@@ -163,7 +175,8 @@ class ModelRegistry:
 
     def register_baseline(self, registered_model: str, version: str | int, metrics: Mapping[str, float],
                           reference: pd.DataFrame | DatasetProfileView, alias: str | None = None,
-                          labels: Any = None, score_column: str = "score") -> Baseline:
+                          labels: Any = None, score_column: str = "score",
+                          class_score_columns: Mapping[str, str] | None = None) -> Baseline:
         """Attach baseline metrics and a reference profile to a registered model version.
 
         `reference` is the validation frame (profiled here) or a whylogs profile view. Calling
@@ -187,7 +200,8 @@ class ModelRegistry:
             client.log_artifact(mv.run_id, str(summary_path), ARTIFACT_DIR)
             # Always written, so that registering again without labels replaces an earlier map.
             calibration_path = Path(tmp) / "calibration.json"
-            calibration_path.write_text(_calibration_json(reference, labels, score_column) or NO_CALIBRATION)
+            calibration_path.write_text(
+                _calibration_json(reference, labels, score_column, class_score_columns) or NO_CALIBRATION)
             client.log_artifact(mv.run_id, str(calibration_path), ARTIFACT_DIR)
         stamp = f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
         client.set_model_version_tag(registered_model, str(version), BASELINE_TAG, stamp)

@@ -94,6 +94,7 @@ def test_two_models_give_two_disjoint_asset_groups(tmp_path):
         "schema_valid", "drift_within_limits", "performance_vs_baseline", "label_coverage", "latency_slo",
         "candidate_meets_thresholds", "candidate_signature_compatible", "candidate_prediction_drift",
         "evaluation_window_labeled", "model_healthy", "data_freshness",
+        "estimated_performance_vs_baseline", "estimate_reconciled",
     }
 
 

@@ -75,3 +75,27 @@ def test_a_version_registered_without_labels_says_why_it_is_not_estimated(tmp_pa
     assert estimated.passed and estimated.metadata["status"].value == "not_estimated"
     assert "registered without labelled scores" in estimated.description
     assert checks[RECONCILED_CHECK].metadata["status"].value == "not_estimated"
+
+
+def test_a_multiclass_model_is_estimated_from_its_class_scores(tmp_path):
+    world = World(tmp_path, task="multiclass")
+    world.register()
+    calibration = json.loads(ModelRegistry(world.tracking_uri).baseline(world.registered_model, "1").calibration)
+    assert calibration["kind"] == "isotonic_one_vs_rest" and sorted(calibration["classes"]) == ["high", "low", "mid"]
+    world.write_day(day(3), rows=2000)
+    checks = checks_of(world.materialize(day(3)))
+    estimated = checks[ESTIMATED_CHECK]
+    assert estimated.metadata["status"].value == "estimated", estimated.description
+    assert estimated.metadata["metric"].value == "estimated f1_macro"
+    assert checks[RECONCILED_CHECK].passed, checks[RECONCILED_CHECK].description
+    metadata = estimate_metadata(world, day(3))
+    assert abs(metadata["realized.f1_macro"] - metadata["est.f1_macro"]) < 0.05
+
+
+def test_a_regression_model_says_it_is_not_estimated(tmp_path):
+    world = World(tmp_path, task="regression")
+    world.register()
+    world.write_day(day(4), rows=500)
+    estimated = checks_of(world.materialize(day(4)))[ESTIMATED_CHECK]
+    assert estimated.passed and estimated.metadata["status"].value == "not_estimated"
+    assert estimated.description.startswith("not estimated: regression models are not estimated")

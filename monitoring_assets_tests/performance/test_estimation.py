@@ -127,3 +127,46 @@ def test_the_reconciliation_stays_quiet_under_covariate_shift_with_a_small_refer
         fired += any(reconcile(estimates[name], value, small.rows) for name, value in (
             ("accuracy", skm.accuracy_score(labels, predicted)), ("roc_auc", skm.roc_auc_score(labels, score))))
     assert fired <= 0.05 * PARTITIONS, fired
+
+
+CLASSES = ("low", "mid", "high")
+
+
+def class_probabilities(x: np.ndarray) -> np.ndarray:
+    logits = np.column_stack([-1.5 * x, np.full_like(x, 0.3), 1.5 * x])
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def class_scores(x: np.ndarray) -> np.ndarray:
+    return class_probabilities(x) ** 1.5  # ranks well, miscalibrated and not normalized
+
+
+def test_multiclass_estimates_cover_the_realized_metrics_under_covariate_shift():
+    from monitoring_assets.performance.estimation import ClassCalibration, calibration_from_json, estimate_multiclass
+
+    rng = np.random.default_rng(8)
+
+    def draw(x):
+        p = class_probabilities(x)
+        return np.array(CLASSES)[(rng.random(len(x))[:, None] > p.cumsum(axis=1)).sum(axis=1)]
+
+    x = rng.normal(0, 1, 20_000)
+    calibration = ClassCalibration.fit(class_scores(x), draw(x), list(CLASSES))
+    restored = calibration_from_json(calibration.to_json())
+    assert isinstance(restored, ClassCalibration) and restored.classes == CLASSES and restored.rows == 20_000
+    inside = {"accuracy": 0, "f1_macro": 0, "f1_weighted": 0}
+    for _ in range(PARTITIONS):
+        x = rng.normal(rng.uniform(-1, 1), rng.uniform(0.7, 1.3), ROWS)
+        scores = class_scores(x)
+        predicted = np.array(CLASSES)[scores.argmax(axis=1)]
+        labels = draw(x)
+        estimates = estimate_multiclass(restored.apply(scores), predicted, CLASSES)
+        realized = {"accuracy": skm.accuracy_score(labels, predicted),
+                    "f1_macro": skm.f1_score(labels, predicted, average="macro", zero_division=0),
+                    "f1_weighted": skm.f1_score(labels, predicted, average="weighted", zero_division=0)}
+        for name, value in realized.items():
+            inside[name] += estimates[name].low <= value <= estimates[name].high
+    coverage = {name: count / PARTITIONS for name, count in inside.items()}
+    print(f"\nmulticlass coverage of the 95% bands: {coverage}")
+    assert all(value >= 0.90 for value in coverage.values()), coverage
