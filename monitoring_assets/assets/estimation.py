@@ -100,7 +100,8 @@ def estimate_partition(model: ModelConfig, batch: pd.DataFrame, labels: pd.DataF
             realized = compute_metrics("binary", truth.astype(int).to_numpy(), predictions[labeled], scores[labeled])
         report["realized"] = {k: v for k, v in realized.items() if k in ESTIMABLE}
         for name in judged_metrics(model, on_labeled):
-            gap = reconcile(on_labeled[name], realized.get(name, float("nan")), calibration.rows)
+            gap = reconcile(on_labeled[name], realized.get(name, float("nan")), calibration.rows,
+                            spread=calibration.spread.get(name), chunk_rows=calibration.chunk_rows)
             if gap:
                 report["gaps"].append(gap)
     report["baseline"] = {k: v for k, v in baseline.metrics.items() if k in ESTIMABLE}

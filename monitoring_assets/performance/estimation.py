@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -33,6 +33,8 @@ class CalibrationMap:
     x: tuple[float, ...]
     y: tuple[float, ...]
     rows: int = 0
+    spread: dict[str, float] = field(default_factory=dict)  # see reference_spread
+    chunk_rows: int = 0
 
     @classmethod
     def fit(cls, scores: np.ndarray, labels: np.ndarray) -> CalibrationMap:
@@ -50,14 +52,16 @@ class CalibrationMap:
         return np.interp(np.asarray(scores, dtype=float), self.x, self.y)
 
     def to_json(self) -> str:
-        return json.dumps({"kind": "isotonic", "x": list(self.x), "y": list(self.y), "rows": self.rows})
+        return json.dumps({"kind": "isotonic", "x": list(self.x), "y": list(self.y), "rows": self.rows,
+                           "spread": self.spread, "chunk_rows": self.chunk_rows})
 
     @classmethod
     def from_json(cls, text: str) -> CalibrationMap:
         data = json.loads(text)
         if data.get("kind") != "isotonic" or len(data["x"]) != len(data["y"]) or not data["x"]:
             raise ValueError("not an isotonic calibration map")
-        return cls(tuple(map(float, data["x"])), tuple(map(float, data["y"])), int(data.get("rows", 0)))
+        return cls(tuple(map(float, data["x"])), tuple(map(float, data["y"])), int(data.get("rows", 0)),
+                   dict(data.get("spread") or {}), int(data.get("chunk_rows", 0)))
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class ClassCalibration:
     classes: tuple[str, ...]
     maps: tuple[CalibrationMap, ...]
     rows: int = 0
+    spread: dict[str, float] = field(default_factory=dict)
+    chunk_rows: int = 0
 
     @classmethod
     def fit(cls, scores: np.ndarray, labels: np.ndarray, classes: list[str]) -> ClassCalibration:
@@ -87,6 +93,7 @@ class ClassCalibration:
 
     def to_json(self) -> str:
         return json.dumps({"kind": "isotonic_one_vs_rest", "rows": self.rows, "classes": list(self.classes),
+                           "spread": self.spread, "chunk_rows": self.chunk_rows,
                            "maps": [{"x": list(m.x), "y": list(m.y)} for m in self.maps]})
 
 
@@ -94,7 +101,8 @@ def calibration_from_json(text: str) -> CalibrationMap | ClassCalibration:
     data = json.loads(text)
     if data.get("kind") == "isotonic_one_vs_rest":
         maps = tuple(CalibrationMap(tuple(map(float, m["x"])), tuple(map(float, m["y"]))) for m in data["maps"])
-        return ClassCalibration(tuple(data["classes"]), maps, int(data.get("rows", 0)))
+        return ClassCalibration(tuple(data["classes"]), maps, int(data.get("rows", 0)),
+                                dict(data.get("spread") or {}), int(data.get("chunk_rows", 0)))
     return CalibrationMap.from_json(text)
 
 
@@ -233,20 +241,59 @@ def estimate_multiclass(probabilities: np.ndarray, predictions: np.ndarray, clas
 Z_RECONCILE = 2.5758293035489004  # 99%: one healthy partition in a hundred per metric, not one in twenty
 
 
-def reconcile(estimate: Estimate, realized: float, reference_rows: int = 0, z: float = Z_RECONCILE) -> str | None:
+def reconcile(estimate: Estimate, realized: float, reference_rows: int = 0, z: float = Z_RECONCILE,
+              spread: float | None = None, chunk_rows: int = 0) -> str | None:
     """None when the realized metric is within what the estimate allows; otherwise why not.
 
     The allowance adds the calibration's own error to the partition's sampling error: a map
     fitted on R labelled rows is off by about the sampling error of R rows, so the variance
-    grows by the factor 1 + n / R. A realized value outside it, with calibrated scores, means
-    P(y | x) moved: concept drift, which no estimate from the scores can see."""
+    grows by the factor 1 + n / R. The spread measured on the reference's chunks (`spread`, the
+    standard deviation of realized minus estimated at `chunk_rows` rows), scaled to the
+    partition's size, is a floor under it. A realized value outside the allowance, with
+    calibrated scores, means P(y | x) moved: concept drift, which no estimate from the scores
+    can see."""
     if not (math.isfinite(realized) and math.isfinite(estimate.value) and math.isfinite(estimate.std)):
         return None
     inflation = math.sqrt(1 + estimate.rows / reference_rows) if reference_rows > 0 else 1.0
-    half = z * estimate.std * inflation
+    std = estimate.std * inflation
+    if spread and chunk_rows and estimate.rows:
+        std = max(std, spread * math.sqrt(chunk_rows / estimate.rows))
+    half = z * std
     low, high = estimate.value - half, estimate.value + half
     if low <= realized <= high:
         return None
     direction = "below" if realized < low else "above"
     return (f"suspected concept drift: realized {estimate.metric} {realized:.3f} is {direction} the estimate "
             f"{estimate.value:.3f} (allowed {max(low, 0.0):.3f} to {min(high, 1.0):.3f})")
+
+
+def reference_spread(calibration: CalibrationMap | ClassCalibration, scores: np.ndarray, predictions: np.ndarray,
+                     labels: np.ndarray, chunk_rows: int = 500) -> CalibrationMap | ClassCalibration:
+    """The calibration with the spread of realized minus estimated metrics over the reference's
+    consecutive chunks of `chunk_rows` (at least five chunks; else none is recorded)."""
+    from sklearn import metrics as skm
+
+    n = len(labels)
+    if n < 5 * chunk_rows:
+        chunk_rows = n // 5
+    if chunk_rows < 50:
+        return calibration
+    gaps: dict[str, list[float]] = {}
+    multiclass = isinstance(calibration, ClassCalibration)
+    for start in range(0, n - chunk_rows + 1, chunk_rows):
+        part = slice(start, start + chunk_rows)
+        if multiclass:
+            truth, predicted = labels[part].astype(str), predictions[part].astype(str)
+            estimates = estimate_multiclass(calibration.apply(scores[part]), predicted, calibration.classes)
+            realized = {"accuracy": skm.accuracy_score(truth, predicted),
+                        "f1_macro": skm.f1_score(truth, predicted, average="macro", zero_division=0)}
+        else:
+            truth, predicted = labels[part].astype(int), predictions[part].astype(int)
+            estimates = estimate_binary(calibration.apply(scores[part]), predicted, scores[part])
+            realized = {"accuracy": skm.accuracy_score(truth, predicted)}
+            if len(np.unique(truth)) == 2:
+                realized["roc_auc"] = skm.roc_auc_score(truth, scores[part])
+        for name, value in realized.items():
+            gaps.setdefault(name, []).append(value - estimates[name].value)
+    spread = {name: float(np.std(values, ddof=1)) for name, values in gaps.items() if len(values) >= 5}
+    return replace(calibration, spread=spread, chunk_rows=chunk_rows)

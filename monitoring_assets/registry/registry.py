@@ -88,12 +88,13 @@ def registry_settings(config: Any) -> dict[str, str | None]:
 
 
 def _calibration_json(reference: Any, labels: Any, score_column: str,
-                      class_score_columns: Mapping[str, str] | None = None) -> str | None:
+                      class_score_columns: Mapping[str, str] | None = None,
+                      prediction_column: str = "prediction") -> str | None:
     """The score-to-probability map fitted on the labelled reference: one map for a binary
     classifier's score, one per class (against the rest) for a multiclass model's class scores."""
     if labels is None or not isinstance(reference, pd.DataFrame):
         return None
-    from monitoring_assets.performance.estimation import CalibrationMap, ClassCalibration
+    from monitoring_assets.performance.estimation import CalibrationMap, ClassCalibration, reference_spread
 
     truth = pd.Series(labels).reset_index(drop=True)
     if len(truth) != len(reference):
@@ -104,15 +105,25 @@ def _calibration_json(reference: Any, labels: Any, score_column: str,
             raise ValueError(f"the reference has no class score column(s) {missing}")
         scores = reference[list(class_score_columns.values())].apply(pd.to_numeric, errors="coerce").reset_index(drop=True)
         usable = scores.notna().all(axis=1) & truth.notna()
-        return ClassCalibration.fit(scores[usable].to_numpy(), truth[usable].astype(str).to_numpy(),
-                                    list(class_score_columns)).to_json()
+        calibration = ClassCalibration.fit(scores[usable].to_numpy(), truth[usable].astype(str).to_numpy(),
+                                           list(class_score_columns))
+        if prediction_column in reference:
+            calibration = reference_spread(calibration, scores[usable].to_numpy(),
+                                           reference[prediction_column].reset_index(drop=True)[usable].to_numpy(),
+                                           truth[usable].to_numpy())
+        return calibration.to_json()
     if score_column not in reference:
         return None
     scores = pd.to_numeric(reference[score_column], errors="coerce").reset_index(drop=True)
     usable = scores.notna() & truth.notna()
     if set(truth[usable].unique()) - {0, 1, True, False}:
         return None  # not a binary classifier's 0/1 labels
-    return CalibrationMap.fit(scores[usable].to_numpy(), truth[usable].astype(int).to_numpy()).to_json()
+    calibration = CalibrationMap.fit(scores[usable].to_numpy(), truth[usable].astype(int).to_numpy())
+    if prediction_column in reference:
+        calibration = reference_spread(calibration, scores[usable].to_numpy(),
+                                       reference[prediction_column].reset_index(drop=True)[usable].to_numpy(),
+                                       truth[usable].astype(int).to_numpy())
+    return calibration.to_json()
 
 
 def registry_for(config: Any) -> ModelRegistry:

@@ -24,6 +24,9 @@ def test_pending_labels_are_judged_by_the_estimate_then_reconciled(tmp_path):
     world.register()
     calibration = ModelRegistry(world.tracking_uri).baseline(world.registered_model, "1").calibration
     assert calibration and json.loads(calibration)["kind"] == "isotonic" and json.loads(calibration)["rows"] == 1000
+    # The reference's per-chunk spread of realized minus estimated, for the reconciliation.
+    assert json.loads(calibration)["chunk_rows"] == 200 and set(json.loads(calibration)["spread"]) == {
+        "accuracy", "roc_auc"}
 
     truth = world.write_day(day(0), rows=2000, with_labels=False)
     checks = checks_of(world.materialize(day(0)))

@@ -170,3 +170,25 @@ def test_multiclass_estimates_cover_the_realized_metrics_under_covariate_shift()
     coverage = {name: count / PARTITIONS for name, count in inside.items()}
     print(f"\nmulticlass coverage of the 95% bands: {coverage}")
     assert all(value >= 0.90 for value in coverage.values()), coverage
+
+
+def test_the_reference_spread_matches_the_sampling_error_and_floors_the_allowance(calibration):
+    from monitoring_assets.performance.estimation import reference_spread
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(0.0, 1.0, 10_000)
+    score = model_score(x)
+    labels = (rng.random(len(x)) < true_probability(x)).astype(int)
+    predicted = (score >= 0.5 ** 1.8).astype(int)
+    with_spread = reference_spread(calibration, score, predicted, labels, chunk_rows=500)
+    assert with_spread.chunk_rows == 500 and set(with_spread.spread) == {"accuracy", "roc_auc"}
+    analytic = estimate_binary(calibration.apply(score[:500]), predicted[:500], score[:500])["accuracy"].std
+    assert 0.5 * analytic < with_spread.spread["accuracy"] < 2 * analytic  # 20 chunks: a rough match
+    restored = CalibrationMap.from_json(with_spread.to_json())
+    assert restored.spread == with_spread.spread and restored.chunk_rows == 500
+    # A spread far wider than the sampling error widens what the reconciliation allows.
+    estimate = estimate_binary(calibration.apply(score[:1000]), predicted[:1000], score[:1000])["accuracy"]
+    off = estimate.value - 4 * estimate.std
+    assert reconcile(estimate, off) is not None
+    assert reconcile(estimate, off, spread=0.2, chunk_rows=500) is None
+    assert reference_spread(calibration, score[:200], predicted[:200], labels[:200]) is calibration  # too few rows
