@@ -130,7 +130,8 @@ def test_failures_reach_webhook_slack_and_email(tmp_path, servers, clock, monkey
     assert "performance_vs_baseline" in smtp.messages[0]["body"]
     assert smtp.messages[0]["to"] == ["oncall@example.test"]
 
-    assert firing_keys(state) == {"m|performance_vs_baseline|1", "m|drift_within_limits|1"}
+    # The book also holds the WARN reconciliation of the flipped day, routed nowhere here.
+    assert firing_keys(state) - {"m|estimate_reconciled|1"} == {"m|performance_vs_baseline|1", "m|drift_within_limits|1"}
     assert pending(state) == []
     assert state["checks"] > 0
 
