@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # MLflow 3 sends usage telemetry and writes ~/.config/mlflow unless told not to.
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: demo test test-fast ui bootstrap clean benchmark benchmark-sensors
+.PHONY: demo test test-fast ui bootstrap clean benchmark benchmark-sensors benchmark-partition
 
 demo: $(STAMP)
 	$(BIN)/monitoring-assets demo --home $(DEMO_HOME)
@@ -45,6 +45,9 @@ benchmark: $(STAMP)
 
 benchmark-sensors: $(STAMP)
 	$(BIN)/python -m benchmarks.sensor_tick
+
+benchmark-partition: $(STAMP)
+	$(BIN)/python -m benchmarks.partition --rows 1000000
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache
