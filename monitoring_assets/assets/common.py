@@ -9,7 +9,13 @@ from typing import Any
 
 import dagster as dg
 
+from monitoring_assets.assets.names import COLUMNS_METADATA
 from monitoring_assets.health.status import escape_markdown
+
+
+def reading_only(*columns: str | None) -> dict[str, list[str]]:
+    """AssetIn metadata that makes the frame IO manager read just these columns."""
+    return {COLUMNS_METADATA: [c for c in dict.fromkeys(columns) if c]}
 
 
 def finite_or_none(value: Any) -> float | None:

@@ -9,7 +9,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from monitoring_assets.assets.common import finite_or_none, markdown_table, partition_check_spec
+from monitoring_assets.assets.common import finite_or_none, markdown_table, partition_check_spec, reading_only
 from monitoring_assets.assets.names import (
     ESTIMATED_CHECK,
     ESTIMATED_PERFORMANCE,
@@ -202,7 +202,9 @@ def build_estimated_performance(model: ModelConfig, partitions_def: dg.Partition
         group_name=model.name,
         partitions_def=partitions_def,
         ins={
-            "validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH]),
+            "validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH], metadata=reading_only(
+                model.columns.id, model.columns.prediction, model.columns.score, model.columns.model_version,
+                *model.columns.class_scores.values())),
             "labels": dg.AssetIn(key=[model.name, LABELS]),
         },
         io_manager_key="report_io_manager",

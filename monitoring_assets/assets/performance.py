@@ -6,11 +6,18 @@ import time
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from monitoring_assets.assets.common import finite_or_none, float_metadata, markdown_table, partition_check_spec
+from monitoring_assets.assets.common import (
+    finite_or_none,
+    float_metadata,
+    markdown_table,
+    partition_check_spec,
+    reading_only,
+)
 from monitoring_assets.assets.names import (
     INFERENCE_BATCH,
     LABEL_COVERAGE_CHECK,
@@ -41,16 +48,41 @@ def orphan_count(label_ids: pd.Series, prediction_ids: pd.Series) -> int:
     return len(label_ids) - int(pc.sum(found).as_py() or 0)
 
 
+def _as_text(ids: pd.Series) -> pd.Series:
+    return ids if ids.dtype == "str" else ids.astype(str)
+
+
 def join_labels(model: ModelConfig, predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Predictions with their label (NaN where none yet) and the count of orphan labels."""
+    """Predictions with their label (NaN where none yet) and the count of orphan labels.
+
+    A left join on the id, as `merge` would give it for the validated batch (its ids are
+    unique), done as one Arrow hash lookup that also counts the orphans. Where one id has
+    several labels the last one wins. Only the id and label columns are new: the other
+    columns are not copied."""
     roles = model.columns
-    predictions = predictions.copy()
-    predictions[roles.id] = predictions[roles.id].astype(str)
-    if roles.label in predictions:
-        predictions = predictions.drop(columns=[roles.label])
-    joined = predictions.merge(labels[[roles.id, roles.label]], on=roles.id, how="left")
-    orphans = orphan_count(labels[roles.id], predictions[roles.id]) if len(labels) else 0
-    return joined, orphans
+    ids = _as_text(predictions[roles.id])
+    rest = predictions.drop(columns=[roles.label], errors="ignore")
+    if not len(labels):
+        return rest.assign(**{roles.id: ids, roles.label: np.full(len(ids), np.nan)}), 0
+    if not ids.is_unique:
+        joined = rest.assign(**{roles.id: ids}).merge(
+            labels.drop_duplicates(subset=roles.id, keep="last").assign(**{roles.id: _as_text(labels[roles.id])})[
+                [roles.id, roles.label]], on=roles.id, how="left")
+        return joined, orphan_count(labels[roles.id], ids)
+    prediction_row = pc.index_in(pa.array(_as_text(labels[roles.id]), from_pandas=True),
+                                 value_set=pa.array(ids, from_pandas=True))
+    orphans = prediction_row.null_count
+    prediction_row = prediction_row.fill_null(-1).to_numpy(zero_copy_only=False)
+    label_row = np.flatnonzero(prediction_row >= 0)
+    prediction_row = prediction_row[label_row]
+    if len(prediction_row) and np.bincount(prediction_row).max() > 1:
+        # Several labels for one prediction: keep each prediction's last label.
+        last = len(prediction_row) - 1 - np.unique(prediction_row[::-1], return_index=True)[1]
+        prediction_row, label_row = prediction_row[last], label_row[last]
+    take = np.full(len(ids), -1, dtype=np.int64)
+    take[prediction_row] = label_row
+    label = labels[roles.label].array.take(take, allow_fill=True)
+    return rest.assign(**{roles.id: ids, roles.label: label}), orphans
 
 
 def evaluate_performance(
@@ -179,7 +211,9 @@ def build_model_performance(model: ModelConfig, partitions_def: dg.PartitionsDef
         group_name=model.name,
         partitions_def=partitions_def,
         ins={
-            "validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH]),
+            "validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH], metadata=reading_only(
+                model.columns.id, model.columns.prediction, model.columns.score, model.columns.model_version,
+                *model.columns.segments)),
             "labels": dg.AssetIn(key=[model.name, LABELS]),
         },
         io_manager_key="report_io_manager",
@@ -251,7 +285,8 @@ def build_service_health(model: ModelConfig, partitions_def: dg.PartitionsDefini
         tags=model.tags or None,
         group_name=model.name,
         partitions_def=partitions_def,
-        ins={"inference_batch": dg.AssetIn(key=[model.name, INFERENCE_BATCH])},
+        ins={"inference_batch": dg.AssetIn(key=[model.name, INFERENCE_BATCH], metadata=reading_only(
+            model.columns.latency, model.columns.error, model.columns.model_version))},
         io_manager_key="report_io_manager",
         kinds={"pandas"},
         check_specs=[

@@ -1,4 +1,4 @@
-"""Performance metrics by task, all from scikit-learn."""
+"""Performance metrics by task, as scikit-learn defines them."""
 
 from __future__ import annotations
 
@@ -7,12 +7,44 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn import metrics as skm
+
+
+def _zero_one(values: np.ndarray) -> bool:
+    return bool(((values == 0) | (values == 1)).all())
+
+
+def _counted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None) -> dict[str, float]:
+    """scikit-learn's definitions computed from one confusion count and one sort. On 1M rows
+    scikit-learn's input checks (np.unique on every call) cost more than the metrics."""
+    tn, fp, fn, tp = (int(c) for c in np.bincount(2 * y_true + y_pred, minlength=4))
+    rows = len(y_true)
+    result = {
+        "accuracy": (tp + tn) / rows,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        "positive_rate": (tp + fp) / rows,
+    }
+    if scores is not None:
+        positives, negatives = tp + fn, tn + fp
+        if positives and negatives:
+            # Mann-Whitney: the area under the ROC curve, tied scores counted as half.
+            rank_sum = float(rankdata(scores)[y_true == 1].sum())
+            result["roc_auc"] = (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
+        else:
+            result["roc_auc"] = math.nan
+        result["log_loss"] = float(-np.mean(np.where(y_true == 1, np.log(scores), np.log(1 - scores))))
+    return result
 
 
 def binary_metrics(y_true: Sequence, y_pred: Sequence, y_score: Sequence | None) -> dict[str, float]:
     y_true = np.asarray(y_true).astype(int)
     y_pred = np.asarray(y_pred).astype(int)
+    scores = None if y_score is None else np.clip(np.asarray(y_score, dtype=float), 1e-15, 1 - 1e-15)
+    if len(y_true) and _zero_one(y_true) and _zero_one(y_pred):
+        return _counted_binary_metrics(y_true, y_pred, scores)
     result = {
         "accuracy": skm.accuracy_score(y_true, y_pred),
         "precision": skm.precision_score(y_true, y_pred, zero_division=0),
@@ -20,8 +52,7 @@ def binary_metrics(y_true: Sequence, y_pred: Sequence, y_score: Sequence | None)
         "f1": skm.f1_score(y_true, y_pred, zero_division=0),
         "positive_rate": float(np.mean(y_pred)) if len(y_pred) else math.nan,
     }
-    if y_score is not None:
-        scores = np.clip(np.asarray(y_score, dtype=float), 1e-15, 1 - 1e-15)
+    if scores is not None:
         both_classes = len(np.unique(y_true)) == 2
         result["roc_auc"] = skm.roc_auc_score(y_true, scores) if both_classes else math.nan
         result["log_loss"] = skm.log_loss(y_true, scores, labels=[0, 1])

@@ -7,8 +7,10 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 from upath import UPath
 
+from monitoring_assets.assets.names import COLUMNS_METADATA
 from monitoring_assets.profiling.whylogs_compat import (
     DatasetProfileView,
     view_from_bytes,
@@ -32,8 +34,14 @@ class _FrameStore(dg.UPathIOManager):
             obj.to_parquet(handle, index=False)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
+        wanted = (context.definition_metadata or {}).get(COLUMNS_METADATA)
         with path.open("rb") as handle:
-            return pd.read_parquet(handle)
+            if wanted is None:
+                return pd.read_parquet(handle)
+            # A step that needs a few columns of a wide batch reads only those.
+            present = set(pq.read_schema(handle).names)
+            handle.seek(0)
+            return pd.read_parquet(handle, columns=[c for c in dict.fromkeys(wanted) if c in present])
 
 
 class FrameIOManager(_RootedIOManager):

@@ -122,15 +122,28 @@ def _as_text(values: pd.Series) -> pd.Series:
     return text.astype(object).where(text.notna(), None)
 
 
+def _already_coerced(dtype: Any, kind: str, role: str) -> bool:
+    """The column already has the type coercion would give it (as Parquet delivers it)."""
+    if kind in ("float", "int"):
+        return dtype == np.float64
+    if kind == "datetime":
+        return dtype == "datetime64[ns, UTC]"
+    if kind == "bool":
+        return isinstance(dtype, pd.BooleanDtype)
+    return _PANDAS_3 and dtype == "str"
+
+
 def _coerce(frame: pd.DataFrame, schema: InferenceSchema) -> tuple[pd.DataFrame, dict, list[BatchFailure]]:
     """Coerce each declared column; returns the frame, row failures and wrong-type columns."""
-    coerced = frame.copy()
+    coerced = frame.copy(deep=False)  # columns are replaced, never written into
     failures: dict[tuple[str, str], list[int]] = defaultdict(list)
     batch: list[BatchFailure] = []
     for rule in schema.rules:
         if rule.name not in coerced:
             continue
         original = coerced[rule.name]
+        if _already_coerced(original.dtype, rule.kind, rule.role):
+            continue  # nothing to parse, so nothing can fail to parse
         present = original.notna().to_numpy()
         if rule.kind in ("float", "int"):
             if pd.api.types.is_bool_dtype(original.dtype):
@@ -144,7 +157,7 @@ def _coerce(frame: pd.DataFrame, schema: InferenceSchema) -> tuple[pd.DataFrame,
             check = "coerce_to_datetime"
         elif rule.kind == "bool":
             mapping = {"true": True, "false": False, "1": True, "0": False}
-            converted = original.map(
+            converted = original.astype("boolean") if original.dtype == np.bool_ else original.map(
                 lambda v: v if isinstance(v, (bool, np.bool_)) or v is None or v is pd.NA
                 else mapping.get(str(v).strip().lower())
             ).astype("boolean")

@@ -28,6 +28,12 @@ def mixed_frame(rows: int = ROWS, seed: int = 5) -> pd.DataFrame:
     floats[rng.random(rows) < 0.01] = -np.inf
     objects = rng.choice(["red", "green", "blue", "a-much-longer-category"], rows).astype(object)
     objects[rng.random(rows) < 0.03] = None
+    nullable_bool = pd.array(rng.random(rows) < 0.4, dtype="boolean")
+    nullable_bool[rng.random(rows) < 0.05] = pd.NA
+    nullable_int = pd.array(rng.integers(-5, 500, rows), dtype="Int64")
+    nullable_int[rng.random(rows) < 0.05] = pd.NA
+    nullable_float = pd.array(rng.normal(0, 1, rows), dtype="Float64")
+    nullable_float[rng.random(rows) < 0.05] = pd.NA
     return pd.DataFrame({
         "numeric": floats,
         "skewed": rng.lognormal(0, 1, rows),
@@ -37,6 +43,10 @@ def mixed_frame(rows: int = ROWS, seed: int = 5) -> pd.DataFrame:
         "boolean": rng.random(rows) < 0.3,
         "all_null_float": np.full(rows, np.nan),
         "all_null_object": pd.Series([None] * rows, dtype=object),
+        # validation returns nullable (masked) columns
+        "nullable_bool": nullable_bool,
+        "nullable_int": nullable_int,
+        "nullable_float": nullable_float,
     })
 
 
