@@ -4,10 +4,11 @@
 
 As the demo does: a scikit-learn churn classifier registered in a temporary MLflow store with
 its baseline, one day of N inference rows with their labels in a landing zone, and the model's
-monitoring job run in process on that partition against a temporary Dagster instance. It prints
-each step's wall time (from the run's step events), the total, the peak RSS of the process and
-of its children (the profiler's workers), and a numpy floor measured in the same run: read the
-day's files and make one pass over every column. The last line is JSON with the keys `rows`,
+monitoring job run on that partition as a run worker runs it: in a fresh process, steps in
+process, against a temporary Dagster instance. It prints each step's wall time (from the run's
+step events), the total, the peak memory of the run's process tree (PSS, sampled: the run
+process and the profiler's workers) and a numpy floor measured in the same run: read the day's
+files and make one pass over every column. The last line is JSON with the keys `rows`,
 `partition_s`, `steps` (step to seconds), `numpy_floor_s`, `peak_rss_mib` and `profile_s`.
 Nothing is written outside a temporary folder, removed at the end.
 """
@@ -19,16 +20,71 @@ import datetime as dt
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 
-def peak_rss_mib() -> dict[str, float]:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    return {"process": round(own, 1), "children": round(children, 1)}
+def _proc_kib(pid: int | str, field: str, name: str) -> int:
+    try:
+        with open(f"/proc/{pid}/{name}") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass  # the process ended between the listing and the read
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(c) for c in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+class TreeMemory:
+    """Samples the proportional set size (PSS) of this process and its descendants every 20 ms.
+    PSS shares a page among the processes that map it, so the profiler's forked workers, which
+    read the parent's frame, are not counted twice as RSS would count them."""
+
+    def __init__(self) -> None:
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _tree(self) -> list[int]:
+        pids, queue = [], [os.getpid()]
+        while queue:
+            pid = queue.pop()
+            pids.append(pid)
+            queue += _children(pid)
+        return pids
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = sum(_proc_kib(pid, "Pss", "smaps_rollup") for pid in self._tree())
+            self.peak_kib = max(self.peak_kib, total)
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def numpy_floor(folder: Path) -> float:
@@ -70,22 +126,58 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
     return seconds
 
 
+def run_job(home: Path, partition: str) -> dict:
+    """Run the monitoring job as a run worker does, in this (fresh) process: the job
+    reconstructed from its code, its steps in process, on a persistent instance.
+    (`execute_in_process` would also keep every step's output in memory for the caller,
+    which no production run does.)"""
+    import dagster as dg
+
+    from monitoring_assets.demo.run import EMBEDDED_DAGSTER_YAML
+
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(EMBEDDED_DAGSTER_YAML.format(home=dagster_home.as_posix()))
+    job = dg.build_reconstructable_job("benchmarks.partition", "monitoring_job", (str(home / "monitoring.yaml"),))
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance, TreeMemory() as memory:
+        started = time.perf_counter()
+        result = dg.execute_job(job, instance, tags={"dagster/partition": partition}, raise_on_error=True,
+                                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+        total = time.perf_counter() - started
+        steps = step_seconds(instance, result.run_id)
+    return {"partition_s": round(total, 3), "steps": steps,
+            "peak_tree_pss_mib": round(memory.peak_kib / 1024.0, 1),
+            "peak_rss_process_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+            "peak_rss_worker_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1)}
+
+
+def monitoring_job(config_path: str):
+    """The monitoring job of the config's first model, as the code location builds it."""
+    from monitoring_assets.config import load_config
+    from monitoring_assets.wiring import build_definitions
+
+    config = load_config(config_path)
+    return build_definitions(config).resolve_job_def(f"{config.models[0].name}_monitoring")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    parser.add_argument("--run-job", type=Path, help=argparse.SUPPRESS)  # the child: run the job in <home>
+    parser.add_argument("--partition", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if args.run_job:
+        print(json.dumps(run_job(args.run_job, args.partition)))
+        return
 
-    import dagster as dg
     import yaml
 
-    from monitoring_assets.config import parse_config
     from monitoring_assets.demo.data import write_day
     from monitoring_assets.demo.run import demo_config, tracking_uri_for
     from monitoring_assets.demo.train import log_and_register, train_demo_model
-    from monitoring_assets.wiring import build_definitions
 
     with tempfile.TemporaryDirectory(prefix="monitoring-assets-partition-") as tmp:
         home = Path(tmp)
@@ -100,27 +192,32 @@ def main() -> None:
         raw = demo_config(home, day, 1)
         raw["notifications"] = {}
         (home / "monitoring.yaml").write_text(yaml.safe_dump(raw))
-        config = parse_config(raw)
         floor = numpy_floor(inference / day.isoformat())
+        load = os.getloadavg()[0]
 
-        job = build_definitions(config).resolve_job_def(f"{config.models[0].name}_monitoring")
-        with dg.DagsterInstance.ephemeral() as instance:
-            started = time.perf_counter()
-            result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=True,
-                                            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
-            total = time.perf_counter() - started
-            steps = step_seconds(instance, result.run_id)
-        rss = peak_rss_mib()
-    summary = {"rows": args.rows, "partition_s": round(total, 3), "steps": steps,
-               "numpy_floor_s": round(floor, 3), "peak_rss_mib": max(rss.values()), "peak_rss": rss,
+        # A fresh process, as a run worker is: its memory is the job's, not the set-up's.
+        worker = subprocess.run([sys.executable, "-m", "benchmarks.partition", "--run-job", str(home),
+                                 "--partition", day.isoformat()], capture_output=True, text=True,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+        if worker.returncode != 0:
+            sys.exit(f"the monitoring job failed:\n{worker.stderr[-4000:]}")
+        job = json.loads(worker.stdout.strip().splitlines()[-1])
+    total, steps = job["partition_s"], job["steps"]
+    summary = {"rows": args.rows, "partition_s": total, "steps": steps,
+               "numpy_floor_s": round(floor, 3), "peak_rss_mib": job["peak_tree_pss_mib"],
+               "peak_rss_process_mib": job["peak_rss_process_mib"], "peak_rss_worker_mib": job["peak_rss_worker_mib"],
                "profile_s": steps.get("inference_profile"),
-               "ratio_to_floor": round(total / floor, 1) if floor else None}
+               "ratio_to_floor": round(total / floor, 1) if floor else None,
+               "load_average": round(load, 2), "cores": os.cpu_count()}
     if not args.json:
-        print(f"one partition of {args.rows:,} rows, the monitoring job in process ({os.cpu_count()} cores)")
+        print(f"one partition of {args.rows:,} rows, the monitoring job in a fresh run-worker process "
+              f"({os.cpu_count()} cores, load average {load:.2f} before the run)")
         for name, seconds in sorted(steps.items(), key=lambda item: -item[1]):
             print(f"  {name:<22} {seconds:8.3f} s")
         print(f"  {'total (job)':<22} {total:8.3f} s; numpy floor {floor:.3f} s; ratio {summary['ratio_to_floor']}")
-        print(f"  peak RSS: process {rss['process']} MiB, children {rss['children']} MiB")
+        print(f"  peak memory of the run's process tree: {job['peak_tree_pss_mib']} MiB (PSS); "
+              f"peak RSS of the run process {job['peak_rss_process_mib']} MiB, "
+              f"of one profiling worker {job['peak_rss_worker_mib']} MiB")
     print(json.dumps(summary))
     sys.stdout.flush()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from monitoring_assets.assets import build_model_assets
+from monitoring_assets.assets.factory import build_model_assets
 from monitoring_assets.assets.factory import (
     build_comparison_job,
     build_labels_job,

@@ -1,5 +1,4 @@
-"""Dagster assets and checks of each monitored model, built by one factory."""
+"""Dagster assets and checks of each monitored model, built by one factory (`factory`).
 
-from monitoring_assets.assets.factory import build_model_assets, partitions_for
-
-__all__ = ["build_model_assets", "partitions_for"]
+The package itself imports nothing, so its `names` can be read by the resources without
+loading every asset module."""

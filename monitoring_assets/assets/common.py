@@ -9,8 +9,8 @@ from typing import Any
 
 import dagster as dg
 
-from monitoring_assets.assets.names import COLUMNS_METADATA
 from monitoring_assets.health.status import escape_markdown
+from monitoring_assets.resources.io_managers import COLUMNS_METADATA
 
 
 def reading_only(*columns: str | None) -> dict[str, list[str]]:

@@ -47,7 +47,3 @@ RECONCILED_CHECK = "estimate_reconciled"
 # The table of verdicts per partition (the demo, `monitoring-assets status`): the monitoring
 # checks, then the estimate and its reconciliation with the labels.
 TABLE_CHECKS = MONITORING_CHECKS + (ESTIMATED_CHECK, RECONCILED_CHECK)
-
-# Input metadata naming the only columns a step reads from a stored frame: the frame IO
-# manager reads those (the ones the frame has) instead of the whole batch.
-COLUMNS_METADATA = "columns"

@@ -55,20 +55,15 @@ def _as_text(ids: pd.Series) -> pd.Series:
 def join_labels(model: ModelConfig, predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Predictions with their label (NaN where none yet) and the count of orphan labels.
 
-    A left join on the id, as `merge` would give it for the validated batch (its ids are
-    unique), done as one Arrow hash lookup that also counts the orphans. Where one id has
-    several labels the last one wins. Only the id and label columns are new: the other
-    columns are not copied."""
+    The predictions are a validated batch, whose ids are unique (the schema's `unique` check
+    quarantines repeats). The join is the left `merge` on the id, done as one Arrow hash
+    lookup that also counts the orphans. Where one id has several labels the last one wins.
+    Only the id and label columns are new: the other columns are not copied."""
     roles = model.columns
     ids = _as_text(predictions[roles.id])
     rest = predictions.drop(columns=[roles.label], errors="ignore")
     if not len(labels):
         return rest.assign(**{roles.id: ids, roles.label: np.full(len(ids), np.nan)}), 0
-    if not ids.is_unique:
-        joined = rest.assign(**{roles.id: ids}).merge(
-            labels.drop_duplicates(subset=roles.id, keep="last").assign(**{roles.id: _as_text(labels[roles.id])})[
-                [roles.id, roles.label]], on=roles.id, how="left")
-        return joined, orphan_count(labels[roles.id], ids)
     prediction_row = pc.index_in(pa.array(_as_text(labels[roles.id]), from_pandas=True),
                                  value_set=pa.array(ids, from_pandas=True))
     orphans = prediction_row.null_count

@@ -10,12 +10,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 from upath import UPath
 
-from monitoring_assets.assets.names import COLUMNS_METADATA
 from monitoring_assets.profiling.whylogs_compat import (
     DatasetProfileView,
     view_from_bytes,
     view_to_bytes,
 )
+
+
+# Input metadata naming the only columns a step reads from a stored frame: the frame IO
+# manager reads those (the ones the frame has) instead of the whole batch.
+COLUMNS_METADATA = "columns"
 
 
 class _RootedIOManager(dg.ConfigurableIOManagerFactory):

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 import fsspec
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -161,10 +162,15 @@ def read_files(paths: list[str], csv_delimiter: str = ",") -> tuple[pd.DataFrame
             failures.append(exc)
             continue
         readable.append(path)
-        frame[SOURCE_FILE_COLUMN] = path
-        frames.append(frame)
-    non_empty = [f for f in frames if len(f)]
-    combined = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
+        frames.append((path, frame))
+    non_empty = [(path, f) for path, f in frames if len(f)]
+    if not non_empty:
+        return pd.DataFrame(), readable, failures
+    combined = pd.concat([f for _, f in non_empty], ignore_index=True) if len(non_empty) > 1 else non_empty[0][1]
+    # Each row's file as a category: one code per row, not one copy of the path per row.
+    combined[SOURCE_FILE_COLUMN] = pd.Categorical.from_codes(
+        np.repeat(np.arange(len(non_empty), dtype=np.int32), [len(f) for _, f in non_empty]),
+        categories=[path for path, _ in non_empty])
     return combined, readable, failures
 
 

@@ -6,6 +6,7 @@ unparseable value into a column-wide failure, while this keeps it a row-level on
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -194,12 +195,14 @@ def _coerce(frame: pd.DataFrame, schema: InferenceSchema) -> tuple[pd.DataFrame,
 def _files_of(frame: pd.DataFrame, positions: list[int]) -> list[str]:
     if SOURCE_FILE_COLUMN not in frame or not positions:
         return []
-    return sorted(set(frame[SOURCE_FILE_COLUMN].iloc[positions].astype(str)))
+    return sorted(str(f) for f in frame[SOURCE_FILE_COLUMN].iloc[positions].unique())
 
 
 def _examples(values: pd.Series) -> list[str]:
     seen: list[str] = []
-    for raw in values.tolist():
+    # The first distinct values are nearly always among the first rows; the rest is read only if not.
+    head = values.iloc[:1000].tolist()
+    for raw in itertools.chain(head, values.iloc[1000:].tolist() if len(values) > 1000 else ()):
         value = str(raw)[:60]
         if value not in seen:
             seen.append(value)
@@ -241,7 +244,8 @@ def validate_batch(frame: pd.DataFrame, schema: InferenceSchema, files: list[str
         pandera_schema = pandera_schema.remove_columns([c for c in failed_columns if c in pandera_schema.columns])
     try:
         if rows_in:  # no rows is "no data", not a batch without its columns
-            pandera_schema.validate(coerced, lazy=True)
+            # in place: the coerced frame is this function's own, and a copy of 1M rows costs 0.7 s
+            pandera_schema.validate(coerced, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         for case in cases.itertuples(index=False):
@@ -302,7 +306,7 @@ def validate_batch(frame: pd.DataFrame, schema: InferenceSchema, files: list[str
     mask[bad_positions] = True
     quarantined = frame[mask].copy()
     quarantined[REASONS_COLUMN] = [json.dumps(row_reasons[p]) for p in bad_positions]
-    valid = _restore_integers(coerced[~mask].reset_index(drop=True), schema)
+    valid = _restore_integers(coerced[~mask].reset_index(drop=True) if bad_positions else coerced, schema)
     valid = valid.drop(columns=[SHORT_LINE_COLUMN], errors="ignore")
     row_groups = [
         FailureGroup(column, check, len(positions),
