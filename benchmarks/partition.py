@@ -20,71 +20,15 @@ import datetime as dt
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-
-def _proc_kib(pid: int | str, field: str, name: str) -> int:
-    try:
-        with open(f"/proc/{pid}/{name}") as handle:
-            for line in handle:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass  # the process ended between the listing and the read
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(c) for c in handle.read().split()]
-        except OSError:
-            continue
-    return found
-
-
-class TreeMemory:
-    """Samples the proportional set size (PSS) of this process and its descendants every 20 ms.
-    PSS shares a page among the processes that map it, so the profiler's forked workers, which
-    read the parent's frame, are not counted twice as RSS would count them."""
-
-    def __init__(self) -> None:
-        self.peak_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _tree(self) -> list[int]:
-        pids, queue = [], [os.getpid()]
-        while queue:
-            pid = queue.pop()
-            pids.append(pid)
-            queue += _children(pid)
-        return pids
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = sum(_proc_kib(pid, "Pss", "smaps_rollup") for pid in self._tree())
-            self.peak_kib = max(self.peak_kib, total)
-            self._stop.wait(0.02)
-
-    def __enter__(self) -> TreeMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+from benchmarks.memory import TreeMemory
 
 
 def numpy_floor(folder: Path) -> float:
@@ -164,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="runs; the median is reported")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     parser.add_argument("--run-job", type=Path, help=argparse.SUPPRESS)  # the child: run the job in <home>
     parser.add_argument("--partition", help=argparse.SUPPRESS)
@@ -192,29 +137,39 @@ def main() -> None:
         raw = demo_config(home, day, 1)
         raw["notifications"] = {}
         (home / "monitoring.yaml").write_text(yaml.safe_dump(raw))
-        floor = numpy_floor(inference / day.isoformat())
         load = os.getloadavg()[0]
-
-        # A fresh process, as a run worker is: its memory is the job's, not the set-up's.
-        worker = subprocess.run([sys.executable, "-m", "benchmarks.partition", "--run-job", str(home),
-                                 "--partition", day.isoformat()], capture_output=True, text=True,
-                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
-        if worker.returncode != 0:
-            sys.exit(f"the monitoring job failed:\n{worker.stderr[-4000:]}")
-        job = json.loads(worker.stdout.strip().splitlines()[-1])
+        floors, runs = [], []
+        for _ in range(args.repeat):
+            floors.append(numpy_floor(inference / day.isoformat()))
+            # Each run cold, as the first partition of a deployment: no stored frames, no cached baseline.
+            shutil.rmtree(home / "storage", ignore_errors=True)
+            shutil.rmtree(home / "dagster", ignore_errors=True)
+            # A fresh process, as a run worker is: its memory is the job's, not the set-up's.
+            worker = subprocess.run([sys.executable, "-m", "benchmarks.partition", "--run-job", str(home),
+                                     "--partition", day.isoformat()], capture_output=True, text=True,
+                                    env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+            if worker.returncode != 0:
+                sys.exit(f"the monitoring job failed:\n{worker.stderr[-4000:]}")
+            runs.append(json.loads(worker.stdout.strip().splitlines()[-1]))
+    # The run of median total stands for all; ratios are taken within the same run.
+    job = sorted(runs, key=lambda r: r["partition_s"])[len(runs) // 2]
+    floor = statistics.median(floors)
     total, steps = job["partition_s"], job["steps"]
     summary = {"rows": args.rows, "partition_s": total, "steps": steps,
                "numpy_floor_s": round(floor, 3), "peak_rss_mib": job["peak_tree_pss_mib"],
                "peak_rss_process_mib": job["peak_rss_process_mib"], "peak_rss_worker_mib": job["peak_rss_worker_mib"],
                "profile_s": steps.get("inference_profile"),
                "ratio_to_floor": round(total / floor, 1) if floor else None,
-               "load_average": round(load, 2), "cores": os.cpu_count()}
+               "load_average": round(load, 2), "cores": os.cpu_count(),
+               "runs_s": [r["partition_s"] for r in runs], "numpy_floor_runs_s": [round(f, 3) for f in floors],
+               "peak_rss_runs_mib": [r["peak_tree_pss_mib"] for r in runs]}
     if not args.json:
         print(f"one partition of {args.rows:,} rows, the monitoring job in a fresh run-worker process "
               f"({os.cpu_count()} cores, load average {load:.2f} before the run)")
         for name, seconds in sorted(steps.items(), key=lambda item: -item[1]):
             print(f"  {name:<22} {seconds:8.3f} s")
         print(f"  {'total (job)':<22} {total:8.3f} s; numpy floor {floor:.3f} s; ratio {summary['ratio_to_floor']}")
+        print(f"  medians of {args.repeat} cold runs: totals {summary['runs_s']} s, floors {summary['numpy_floor_runs_s']} s")
         print(f"  peak memory of the run's process tree: {job['peak_tree_pss_mib']} MiB (PSS); "
               f"peak RSS of the run process {job['peak_rss_process_mib']} MiB, "
               f"of one profiling worker {job['peak_rss_worker_mib']} MiB")

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.memory import TreeMemory
 from benchmarks.frames import DRIFTED_CATEGORICAL, DRIFTED_NUMERIC, benchmark_frame, categorical, features
 
 
@@ -69,11 +70,14 @@ def _method(name: str, rows: int, seed: int, repeat: int) -> dict:
 def _stream(path: str, rows: int) -> dict:
     from monitoring_assets.profiling.profiler import profile_parquet
 
-    start = time.perf_counter()
-    view = profile_parquet(path)
-    seconds = time.perf_counter() - start
+    load = os.getloadavg()[0]
+    with TreeMemory() as memory:
+        start = time.perf_counter()
+        view = profile_parquet(path)
+        seconds = time.perf_counter() - start
     n = int(view.get_column("num_00").get_metric("counts").n.value)
-    return {"rows": n, "seconds": seconds, "rows_per_s": n / seconds, "peak_rss_mib": _peak_rss_mib()}
+    return {"rows": n, "seconds": seconds, "rows_per_s": n / seconds, "peak_rss_mib": _peak_rss_mib(),
+            "peak_tree_pss_mib": memory.peak_kib / 1024.0, "load_average": load}
 
 
 def _child(args: list[str]) -> dict:
@@ -84,7 +88,7 @@ def _child(args: list[str]) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def write_parquet(path: Path, rows: int, chunk: int = 1_000_000) -> None:
+def write_parquet(path: Path, rows: int, chunk: int = 1_000_000, row_group_rows: int = 250_000) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -94,7 +98,7 @@ def write_parquet(path: Path, rows: int, chunk: int = 1_000_000) -> None:
             table = pa.Table.from_pandas(benchmark_frame(min(chunk, rows - start), seed=100 + index), preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(path, table.schema)
-            writer.write_table(table, row_group_size=250_000)
+            writer.write_table(table, row_group_size=row_group_rows)
     finally:
         if writer is not None:
             writer.close()
@@ -131,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-stock", action="store_true", help="stock why.log takes minutes at 10M rows")
     parser.add_argument("--stream", metavar="PATH.parquet", help="profile this Parquet file from disk (made if missing)")
+    parser.add_argument("--row-group-rows", type=int, default=250_000,
+                        help="rows per row group of the file --stream writes (the reader's memory must not follow it)")
     parser.add_argument("--method", choices=["stock", "project", "numpy"], help=argparse.SUPPRESS)
     parser.add_argument("--stream-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -142,14 +148,20 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_stream(args.stream_child, args.rows)))
         return 0
     if args.stream:
+        import pyarrow.parquet as pq
+
         path = Path(args.stream)
         if not path.exists():
             print(f"writing {args.rows} rows to {path} ...", file=sys.stderr)
-            write_parquet(path, args.rows)
+            write_parquet(path, args.rows, chunk=max(1_000_000, args.row_group_rows),
+                          row_group_rows=args.row_group_rows)
         result = _child(["--stream-child", str(path), "--rows", str(args.rows)])
         result["file_mib"] = path.stat().st_size / 2**20
-        print(f"streamed {result['rows']} rows in {result['seconds']:.2f} s "
-              f"({result['rows_per_s']:,.0f} rows/s), peak RSS {result['peak_rss_mib']:.0f} MiB")
+        groups = pq.ParquetFile(path).metadata.num_row_groups
+        print(f"streamed {result['rows']:,} rows ({groups} row groups) in {result['seconds']:.2f} s "
+              f"({result['rows_per_s']:,.0f} rows/s; load average {result['load_average']:.2f} before), "
+              f"peak memory of the process tree {result['peak_tree_pss_mib']:.0f} MiB (PSS; "
+              f"largest single process RSS {result['peak_rss_mib']:.0f} MiB)")
         if args.json:
             print(json.dumps(result))
         return 0

@@ -40,3 +40,15 @@ def test_importing_the_code_location_patches_nothing():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("clean")
+
+
+def test_whylogs_sends_no_usage_statistics_and_leaves_the_profiler_free_to_fork():
+    script = textwrap.dedent("""
+        import threading
+        from monitoring_assets.profiling import profiler
+        import whylogs.api.usage_stats as usage
+        print(usage._TELEMETRY_DISABLED, threading.active_count(), profiler.start_method())
+    """)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "WHYLOGS_NO_ANALYTICS"}
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    assert output.stdout.split() == ["True", "1", "fork"]

@@ -10,7 +10,7 @@ forked only from a single-threaded process, where the child reads the frame from
 memory at no cost; otherwise the frame is profiled in the calling process. A forkserver would
 be safe but was measured slower than one worker (1M rows x 27 columns: 4.7 s against 2.4 s,
 each worker receiving its columns pickled), and it re-imports the caller's main module.
-The number of workers follows the cores that are idle, not the cores that exist.
+The number of workers follows the cores that are idle now, not the cores that exist.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
 import fsspec
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from monitoring_assets.profiling.whylogs_compat import (
@@ -35,6 +37,8 @@ from monitoring_assets.profiling.whylogs_compat import (
 # Below this many cells a second process costs more than it saves.
 PARALLEL_MIN_CELLS = 2_000_000
 STREAM_BATCH_ROWS = 500_000
+_READ_BUFFER_BYTES = 1 << 20
+_COLUMNS_PER_PASS = 4
 
 
 
@@ -57,7 +61,11 @@ def _column_cost(series: pd.Series) -> float:
 
 
 def _balanced_groups(frame: pd.DataFrame, groups: int) -> list[list[str]]:
-    costs = sorted(((_column_cost(frame[c]), c) for c in frame.columns), reverse=True)
+    return _balanced_costs([(_column_cost(frame[c]), c) for c in frame.columns], groups)
+
+
+def _balanced_costs(columns: list[tuple[float, str]], groups: int) -> list[list[str]]:
+    costs = sorted(columns, reverse=True)
     buckets: list[tuple[float, list[str]]] = [(0.0, []) for _ in range(groups)]
     for cost, column in costs:
         index = min(range(groups), key=lambda i: buckets[i][0])
@@ -66,13 +74,17 @@ def _balanced_groups(frame: pd.DataFrame, groups: int) -> list[list[str]]:
     return [names for _, names in buckets if names]
 
 
-def _profile_to_pipe(frame: pd.DataFrame, columns: list[str], sender: Any) -> None:
+def _profile_to_pipe(work: Any, arguments: tuple, sender: Any) -> None:
     try:
-        sender.send(("ok", view_to_bytes(log_frame(frame[columns]))))
+        sender.send(("ok", view_to_bytes(work(*arguments))))
     except BaseException as exc:  # the parent raises it, with its kind and message
         sender.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         sender.close()
+
+
+def _columns_of(frame: pd.DataFrame, columns: list[str]) -> DatasetProfileView:
+    return log_frame(frame[columns])
 
 
 def start_method() -> str | None:
@@ -82,13 +94,14 @@ def start_method() -> str | None:
     return None
 
 
-def _profile_in_workers(prepared: pd.DataFrame, groups: list[list[str]], method: str) -> list[bytes]:
+def _profile_in_workers(jobs: list[tuple[Any, tuple]], method: str) -> list[bytes]:
+    """Each job, a function and its arguments returning a profile view, in its own process."""
     context = multiprocessing.get_context(method)
     workers = []
-    for columns in groups:
+    for work, arguments in jobs:
         receiver, sender = context.Pipe(duplex=False)
-        # The forked child inherits the whole frame from this process's memory: nothing is copied.
-        process = context.Process(target=_profile_to_pipe, args=(prepared, columns, sender), daemon=True)
+        # A forked child inherits the arguments (a whole frame) from this process's memory: nothing is copied.
+        process = context.Process(target=_profile_to_pipe, args=(work, arguments, sender), daemon=True)
         process.start()
         sender.close()
         workers.append((process, receiver))
@@ -105,17 +118,43 @@ def _profile_in_workers(prepared: pd.DataFrame, groups: list[list[str]], method:
     return parts
 
 
-def default_workers() -> int:
-    """The idle cores, by the one-minute load average: a second worker on a busy core costs
-    more than it saves (1M rows: 1.49 s in parallel against 1.36 s alone with one core busy)."""
-    cores = os.cpu_count() or 1
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) jiffies of all cores since boot, from /proc/stat (Linux)."""
     try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        load = 0.0
-    # The load counts this process too: the cores it does not occupy are the idle ones.
-    idle = int(cores - max(0.0, load - 1.0) + 0.5)
-    return max(1, min(idle, cores, 8))
+        with open("/proc/stat") as handle:
+            fields = [int(v) for v in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields[:8])
+
+
+def idle_cores(interval: float = 0.1) -> float | None:
+    """How many cores were idle over the last `interval` seconds, or None where unknown."""
+    before = _cpu_times()
+    if before is None:
+        return None
+    time.sleep(interval)
+    after = _cpu_times()
+    if after is None or after[1] <= before[1]:
+        return None
+    return (os.cpu_count() or 1) * (after[0] - before[0]) / (after[1] - before[1])
+
+
+def default_workers() -> int:
+    """The cores idle now: a second worker on a busy core costs more than it saves (1M rows:
+    1.49 s in parallel against 1.36 s alone with one core busy). Measured over 0.1 s from
+    /proc/stat, since the load average trails by a minute; the load average where there is
+    no /proc."""
+    cores = os.cpu_count() or 1
+    idle = idle_cores()
+    if idle is None:
+        try:
+            load = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            load = 0.0
+        # The load counts this process too: the cores it does not occupy are the idle ones.
+        idle = cores - max(0.0, load - 1.0)
+    return max(1, min(int(idle + 0.5), cores, 8))
 
 
 def merge_views(views: Iterable[DatasetProfileView]) -> DatasetProfileView | None:
@@ -138,23 +177,48 @@ def profile_frame(frame: pd.DataFrame, workers: int | None = None, method: str |
     if workers <= 1 or cells < PARALLEL_MIN_CELLS or prepared.shape[1] < 2 or method is None:
         return log_frame(prepared)
     groups = _balanced_groups(prepared, min(workers, prepared.shape[1]))
-    parts = _profile_in_workers(prepared, groups, method)
+    parts = _profile_in_workers([(_columns_of, (prepared, group)) for group in groups], method)
     merged = merge_views(view_from_bytes(p) for p in parts)
     assert merged is not None
     return merged
 
 
+def _stream_columns(path: str, columns: list[str] | None, batch_rows: int) -> DatasetProfileView:
+    """Profile the columns a few at a time, each few batch by batch. Arrow's reader holds a
+    row group's worth of the columns it reads, so reading few columns per pass bounds memory
+    whatever the writer's row-group size; Parquet being columnar, the passes read no byte twice."""
+    with fsspec.open(path, "rb") as handle:
+        # pre_buffer keeps every row group it has read alive; buffer_size reads pages, not chunks.
+        parquet = pq.ParquetFile(handle, pre_buffer=False, buffer_size=_READ_BUFFER_BYTES)
+        names = columns or parquet.schema_arrow.names
+        merged: DatasetProfileView | None = None
+        for start in range(0, len(names), _COLUMNS_PER_PASS):
+            for batch in parquet.iter_batches(batch_size=batch_rows, columns=names[start:start + _COLUMNS_PER_PASS]):
+                # one block per column: floats are viewed, not copied into a consolidated block
+                view = profile_frame(batch.to_pandas(split_blocks=True), workers=1)
+                merged = view if merged is None else merged.merge(view)
+                del batch, view
+        if merged is None:
+            return log_frame(pd.DataFrame(columns=names))
+    return merged
+
+
 def profile_parquet(path: str, batch_rows: int = STREAM_BATCH_ROWS, workers: int | None = None,
                     columns: list[str] | None = None) -> DatasetProfileView:
-    """Profile a Parquet file batch by batch; peak memory follows `batch_rows`, not the file."""
+    """Profile a Parquet file batch by batch; peak memory follows `batch_rows`, not the file
+    nor its row groups. With workers, each streams its own share of the columns from the file:
+    the reading is split as well, and no batch passes between processes."""
     with fsspec.open(path, "rb") as handle:
-        # pre_buffer keeps every row group it has read alive; without it memory stays flat.
-        parquet = pq.ParquetFile(handle, pre_buffer=False)
-        merged: DatasetProfileView | None = None
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-            view = profile_frame(batch.to_pandas(), workers=workers)
-            merged = view if merged is None else merged.merge(view)
-            del batch, view
-        if merged is None:
-            return log_frame(pd.DataFrame(columns=columns or parquet.schema_arrow.names))
+        schema = pq.read_schema(handle)
+    names = columns or schema.names
+    workers = default_workers() if workers is None else workers
+    method = start_method()
+    if workers <= 1 or len(names) < 2 or method is None:
+        return _stream_columns(path, columns, batch_rows)
+    costs = {field.name: 2.0 if pa.types.is_string(field.type) or pa.types.is_large_string(field.type) else 1.0
+             for field in schema}
+    groups = _balanced_costs([(costs.get(name, 1.0), name) for name in names], min(workers, len(names)))
+    parts = _profile_in_workers([(_stream_columns, (path, group, batch_rows)) for group in groups], method)
+    merged = merge_views(view_from_bytes(p) for p in parts)
+    assert merged is not None
     return merged

@@ -2,7 +2,7 @@
 
 whylogs 1.6 still refers to `numpy.unicode_`, which numpy 2 removed; the alias is applied
 here, before whylogs is imported (numpy's own name for the same type, so nothing else
-changes). whylogs' pandas preprocessing also calls Python lambdas on every value of a
+changes), and so is the opt-out of whylogs' usage statistics. whylogs' pandas preprocessing also calls Python lambdas on every value of a
 column; `_vectorised_pandas_split` replaces the common cases (numeric, boolean and string
 columns, plain or nullable) with numpy operations that give the same counts, and hands
 everything else to the original code. The replacement is in force only inside `log_frame`.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,11 @@ import pandas.api.types as pdt
 
 if not hasattr(np, "unicode_"):
     np.unicode_ = np.str_  # type: ignore[attr-defined]
+
+# whylogs posts usage statistics to its servers from threads it starts on import, unless this
+# is set before the import: the project sends nothing off the machine, and a live thread also
+# stops the profiler from forking its workers (see `profiler.start_method`).
+os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 
 import whylogs  # noqa: E402
 from whylogs.core import DatasetProfile, DatasetProfileView  # noqa: E402

@@ -126,3 +126,33 @@ def test_the_result_is_an_ordinary_view_that_merges_with_stock(frame, stock_view
     merged = stock_view.merge(reread)
     assert merged.get_column("numeric").get_metric("counts").n.value == 2 * ROWS
     assert merged.get_column("category").get_metric("types").to_summary_dict()["string"] == 2 * ROWS
+
+
+def test_workers_follow_the_cores_idle_now(monkeypatch):
+    """Two cores over the sampled interval: all idle gives two workers, one busy gives one."""
+    monkeypatch.setattr(profiler.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(profiler.time, "sleep", lambda seconds: None)
+    for idle_jiffies, expected in ((20, 2), (10, 1), (0, 1)):
+        readings = iter([(1000, 5000), (1000 + idle_jiffies, 5020)])  # (idle, total) from /proc/stat
+        monkeypatch.setattr(profiler, "_cpu_times", lambda: next(readings))
+        assert profiler.default_workers() == expected
+
+
+def test_streaming_reads_few_columns_at_a_time_and_gives_the_same_profile(frame, tmp_path, monkeypatch):
+    path = tmp_path / "wide.parquet"
+    frame.drop(columns=["all_null_object"]).to_parquet(path, row_group_size=ROWS)  # one big row group
+    read_columns = []
+    original = profiler.pq.ParquetFile.iter_batches
+
+    def recording(self, *args, **kwargs):
+        read_columns.append(list(kwargs["columns"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(profiler.pq.ParquetFile, "iter_batches", recording)
+    streamed = profiler.profile_parquet(str(path), batch_rows=7_000, workers=1)
+    assert max(len(c) for c in read_columns) <= profiler._COLUMNS_PER_PASS
+    assert sorted(c for group in read_columns for c in group) == sorted(frame.columns.drop("all_null_object"))
+    whole = profiler.profile_frame(frame.drop(columns=["all_null_object"]), workers=1)
+    a, b = _summary(streamed), _summary(whole)
+    for field in ("counts/n", "counts/null", "types/fractional", "types/string", "distribution/min", "distribution/max"):
+        pd.testing.assert_series_equal(a[field].sort_index(), b[field].sort_index(), check_names=False)
