@@ -40,12 +40,19 @@ def numeric_sketch_from_kll(kll: object, std: float) -> NumericSketch | None:
         # get_cdf returns len(points)+1 values; the last is always 1.
         return np.asarray(kll.get_cdf(np.asarray(points, dtype=float).tolist()), dtype=float)[:-1]  # type: ignore[attr-defined]
 
-    return NumericSketch(quantiles=quantiles, cdf=cdf, std=float(std), n=int(kll.get_n()))  # type: ignore[attr-defined]
+    std = float(std)
+    if not math.isfinite(std):
+        # One value near the float limit makes the variance overflow; the quartiles still
+        # describe the spread (IQR / 1.349 is the standard deviation of a normal).
+        q25, q75 = np.interp([0.25, 0.75], _QUANTILE_GRID, quantiles)
+        std = float((q75 - q25) / 1.349)
+    return NumericSketch(quantiles=quantiles, cdf=cdf, std=std, n=int(kll.get_n()))  # type: ignore[attr-defined]
 
 
 def normed_wasserstein(reference: NumericSketch, current: NumericSketch) -> float:
     """Wasserstein-1 distance divided by the reference standard deviation (as in Evidently)."""
-    distance = float(np.mean(np.abs(reference.quantiles - current.quantiles)))
+    with np.errstate(over="ignore"):  # values near the float limit: the distance is inf, not an error
+        distance = float(np.mean(np.abs(reference.quantiles - current.quantiles)))
     scale = reference.std if reference.std > 0 else 0.0
     if scale == 0.0:
         return 0.0 if distance == 0.0 else math.inf

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from monitoring_assets.profiling.whylogs_compat import (
     DatasetProfileView,
     log_frame,
+    merge_views,
     view_from_bytes,
     view_to_bytes,
 )
@@ -157,13 +158,6 @@ def default_workers() -> int:
     return max(1, min(int(idle + 0.5), cores, 8))
 
 
-def merge_views(views: Iterable[DatasetProfileView]) -> DatasetProfileView | None:
-    merged: DatasetProfileView | None = None
-    for view in views:
-        merged = view if merged is None else merged.merge(view)
-    return merged
-
-
 def profile_frame(frame: pd.DataFrame, workers: int | None = None, method: str | None = None) -> DatasetProfileView:
     """Profile every column of `frame` into one ordinary whylogs profile view.
 
@@ -196,7 +190,7 @@ def _stream_columns(path: str, columns: list[str] | None, batch_rows: int) -> Da
             for batch in parquet.iter_batches(batch_size=batch_rows, columns=names[start:start + _COLUMNS_PER_PASS]):
                 # one block per column: floats are viewed, not copied into a consolidated block
                 view = profile_frame(batch.to_pandas(split_blocks=True), workers=1)
-                merged = view if merged is None else merged.merge(view)
+                merged = merge_views([merged, view]) if merged is not None else view
                 del batch, view
         if merged is None:
             return log_frame(pd.DataFrame(columns=names))

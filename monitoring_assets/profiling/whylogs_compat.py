@@ -14,7 +14,7 @@ import contextlib
 import copy
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from whylogs.core.metrics.maths import (  # noqa: E402
     parallel_variance_m2,
     welford_online_variance_m2,
 )
+from whylogs.core.metrics.metric_components import FractionalComponent  # noqa: E402
 from whylogs.core.metrics.metrics import (  # noqa: E402
     _BOOL_LIST_CHUNK_SIZE,
     CardinalityMetric,
@@ -49,6 +50,7 @@ _original_pandas_split = PreprocessedColumn._pandas_split
 _original_cardinality_update = CardinalityMetric.columnar_update
 _original_frequent_items_update = FrequentItemsMetric.columnar_update
 _original_distribution_update = DistributionMetric.columnar_update
+_original_distribution_merge = DistributionMetric.merge
 # Past this many distinct values (ids, free text) a Python loop over them costs more than
 # whylogs' own list update, so the value-count path is not taken.
 _MAX_DISTINCT_FOR_COUNTS = 20_000
@@ -195,11 +197,29 @@ def _distribution_update(self: DistributionMetric, view: PreprocessedColumn) -> 
     return result
 
 
+def _distribution_merge(self: DistributionMetric, other: DistributionMetric) -> DistributionMetric:
+    """whylogs' merge, in numpy arithmetic: its `delta**2` on Python floats raises
+    OverflowError once two means differ by more than about 1e154 (one 1e308 among the values
+    does it), which failed every window holding that partition. numpy gives inf instead; on
+    finite values the result is the same number."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        a_n, b_n = self.kll.value.get_n(), other.kll.value.get_n()
+        new_n = a_n + b_n
+        if new_n:
+            delta = np.float64(other.avg) - np.float64(self.avg)
+            m2 = float(np.float64(self.m2.value) + np.float64(other.m2.value) + delta * delta * a_n * b_n / new_n)
+            mean = float((a_n / new_n) * np.float64(self.avg) + (b_n / new_n) * np.float64(other.avg))
+        else:
+            m2 = mean = 0
+    return DistributionMetric(kll=self.kll + other.kll, mean=FractionalComponent(mean), m2=FractionalComponent(m2))
+
+
 _PATCHES = (
     (PreprocessedColumn, "_pandas_split", _original_pandas_split, _vectorised_pandas_split),
     (CardinalityMetric, "columnar_update", _original_cardinality_update, _cardinality_update),
     (FrequentItemsMetric, "columnar_update", _original_frequent_items_update, _frequent_items_update),
     (DistributionMetric, "columnar_update", _original_distribution_update, _distribution_update),
+    (DistributionMetric, "merge", _original_distribution_merge, _distribution_merge),
 )
 _patch_lock = threading.Lock()
 _patch_users = 0
@@ -234,6 +254,15 @@ def log_frame(frame: pd.DataFrame) -> DatasetProfileView:
         return profile.view()
 
 
+def merge_views(views: Iterable[DatasetProfileView]) -> DatasetProfileView | None:
+    """The views merged into one (None for none), safe for every finite value."""
+    merged: DatasetProfileView | None = None
+    with vectorised_preprocessing():
+        for view in views:
+            merged = view if merged is None else merged.merge(view)
+    return merged
+
+
 def stock_log(frame: pd.DataFrame) -> Any:
     """whylogs' own `why.log` with its own preprocessing, for comparisons and benchmarks."""
     return whylogs.log(pandas=frame)
@@ -255,6 +284,7 @@ __all__ = [
     "DatasetProfile",
     "DatasetProfileView",
     "log_frame",
+    "merge_views",
     "read_view",
     "stock_log",
     "vectorised_preprocessing",
