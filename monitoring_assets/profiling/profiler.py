@@ -19,7 +19,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import fsspec

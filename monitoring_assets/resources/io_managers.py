@@ -1,4 +1,5 @@
-"""IO managers on UPath: a local folder by default, any fsspec URL in production."""
+"""IO managers on UPath: a local folder by default, any fsspec URL in production. Every
+object is written under a temporary name and renamed into place (`replace.replacing`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from monitoring_assets.profiling.whylogs_compat import (
     view_from_bytes,
     view_to_bytes,
 )
-
+from monitoring_assets.resources.replace import replacing
 
 # Input metadata naming the only columns a step reads from a stored frame: the frame IO
 # manager reads those (the ones the frame has) instead of the whole batch.
@@ -33,8 +34,7 @@ class _FrameStore(dg.UPathIOManager):
     extension = ".parquet"
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
+        with replacing(path.fs, path.path) as handle:
             obj.to_parquet(handle, index=False)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
@@ -59,8 +59,8 @@ class _ProfileStore(dg.UPathIOManager):
     extension = ".bin"
 
     def dump_to_path(self, context: dg.OutputContext, obj: DatasetProfileView, path: UPath) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(view_to_bytes(obj))
+        with replacing(path.fs, path.path) as handle:
+            handle.write(view_to_bytes(obj))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> DatasetProfileView:
         return view_from_bytes(path.read_bytes())
@@ -77,8 +77,8 @@ class _JsonStore(dg.UPathIOManager):
     extension = ".json"
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(obj, indent=2, default=str, allow_nan=True))
+        with replacing(path.fs, path.path) as handle:
+            handle.write(json.dumps(obj, indent=2, default=str, allow_nan=True).encode())
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         return json.loads(path.read_text())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import fsspec
 import pandas as pd
-import dagster as dg
 
 from monitoring_assets.assets.names import LABELS, VALIDATED_BATCH
+from monitoring_assets.resources.replace import replacing
 
 
 def frames_base(root: str) -> str:
@@ -30,10 +31,9 @@ class MonitoringStorage(dg.ConfigurableResource):
             if fs.exists(fs_path):
                 fs.rm(fs_path)
             return None
-        fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
         # Quarantined values failed their type, so they are kept as text, losslessly.
         as_text = frame.astype("string")
-        with fs.open(fs_path, "wb") as handle:
+        with replacing(fs, fs_path) as handle:
             as_text.to_parquet(handle, index=False)
         return path
 
