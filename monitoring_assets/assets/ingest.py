@@ -9,7 +9,8 @@ from monitoring_assets.config import ModelConfig
 from monitoring_assets.validation.readers import PartitionReadError, read_partition
 
 
-def _read_or_fail(location: str, partition: str, delimiter: str) -> tuple[pd.DataFrame, list[str]]:
+def _read_or_fail(context: dg.AssetExecutionContext, location: str, partition: str,
+                  delimiter: str) -> tuple[pd.DataFrame, list[str], list[str]]:
     try:
         data = read_partition(location, partition, delimiter)
     except PartitionReadError as exc:
@@ -23,7 +24,10 @@ def _read_or_fail(location: str, partition: str, delimiter: str) -> tuple[pd.Dat
             },
             allow_retries=False,
         ) from None
-    return data.frame, data.files
+    if data.ignored_links:
+        context.log.warning(f"partition {partition}: {len(data.ignored_links)} link(s) resolve outside the landing "
+                            f"root {location} and were not read: {', '.join(data.ignored_links[:5])}")
+    return data.frame, data.files, data.ignored_links
 
 
 def build_inference_batch(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -40,7 +44,8 @@ def build_inference_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
     )
     def inference_batch(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
         partition = context.partition_key
-        frame, files = _read_or_fail(model.inference.location, partition, model.inference.csv_delimiter)
+        frame, files, ignored = _read_or_fail(context, model.inference.location, partition,
+                                              model.inference.csv_delimiter)
         status = "ok" if files else "no data for partition"
         if not files:
             context.log.warning(f"{model.name}: no inference files for partition {partition}")
@@ -52,6 +57,7 @@ def build_inference_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
                 "file_names": dg.MetadataValue.json(files),
                 "status": status,
                 "location": model.inference.location,
+                "ignored_links": dg.MetadataValue.json(ignored),
             },
         )
 
@@ -72,7 +78,7 @@ def build_labels(model: ModelConfig, partitions_def: dg.PartitionsDefinition) ->
     )
     def labels(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
         partition = context.partition_key
-        frame, files = _read_or_fail(model.labels.location, partition, model.labels.csv_delimiter)
+        frame, files, ignored = _read_or_fail(context, model.labels.location, partition, model.labels.csv_delimiter)
         roles = model.columns
         if files and (roles.id not in frame or roles.label not in frame):
             missing = [c for c in (roles.id, roles.label) if c not in frame]
@@ -96,6 +102,7 @@ def build_labels(model: ModelConfig, partitions_def: dg.PartitionsDefinition) ->
                 "dagster/row_count": len(frame),
                 "files": len(files),
                 "file_names": dg.MetadataValue.json(files),
+                "ignored_links": dg.MetadataValue.json(ignored),
             },
         )
 

@@ -60,8 +60,10 @@ def join_labels(model: ModelConfig, predictions: pd.DataFrame, labels: pd.DataFr
     lookup that also counts the orphans. Where one id has several labels the last one wins.
     Only the id and label columns are new: the other columns are not copied."""
     roles = model.columns
-    ids = _as_text(predictions[roles.id])
     rest = predictions.drop(columns=[roles.label], errors="ignore")
+    if roles.id not in predictions and not len(predictions):  # a partition without data has no columns
+        return rest.assign(**{roles.id: pd.Series(dtype="str"), roles.label: pd.Series(dtype="float64")}), len(labels)
+    ids = _as_text(predictions[roles.id])
     if not len(labels):
         return rest.assign(**{roles.id: ids, roles.label: np.full(len(ids), np.nan)}), 0
     prediction_row = pc.index_in(pa.array(_as_text(labels[roles.id]), from_pandas=True),

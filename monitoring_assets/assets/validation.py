@@ -98,7 +98,12 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
         quarantine_path = storage.write_quarantine(model.name, context.partition_key, outcome.quarantined)
         for line in outcome.render().splitlines():
             context.log.info(line)
-        valid = outcome.valid.drop(columns=[SOURCE_FILE_COLUMN], errors="ignore")
+        # Only the columns the model knows go on to be stored and profiled: extra ones are
+        # reported (and kept in the landed inference batch), so 10,000 stray columns cost no
+        # profile of 10,000 columns.
+        known = set(schema.columns) | set(model.columns.segments) | set(model.columns.class_scores.values()) | {
+            model.columns.label}
+        valid = outcome.valid[[c for c in outcome.valid.columns if c in known]]
         yield dg.Output(
             valid,
             metadata={
@@ -108,6 +113,7 @@ def build_validated_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
                 "rows_valid": outcome.rows_valid,
                 "rows_quarantined": outcome.rows_quarantined,
                 "quarantine_file": quarantine_path or "",
+                "extra_columns_left_out": len(outcome.extra_columns),
                 "schema_from_version": version,
             },
         )

@@ -9,9 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
-import fsspec
-
-from monitoring_assets.validation.readers import SUPPORTED_SUFFIXES
+from monitoring_assets.validation.readers import partition_entries
 
 
 def _version(info: dict) -> str:
@@ -25,19 +23,11 @@ def scan_partitions(location: str, partitions: list[str]) -> dict[str, str]:
     """Map each data file inside the named partition folders (as `<partition>/<file>`) to its
     version. Only those folders are listed, so a tick's cost follows
     the look-back window, not the history of the landing zone."""
-    fs, root = fsspec.core.url_to_fs(location)
-    root = root.rstrip("/")
     found = {}
     for partition in partitions:
-        try:
-            entries = fs.ls(f"{root}/{partition}", detail=True)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for info in entries:
-            name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
-            if info.get("type") == "directory" or name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
-                continue
-            found[f"{partition}/{name}"] = _version(info)
+        # The assets' own listing: the same files, the same links left out.
+        for path, info in partition_entries(location, partition)[0]:
+            found[f"{partition}/{path.rsplit('/', 1)[-1]}"] = _version(info)
     return found
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from dataclasses import dataclass, field
 
 import fsspec
@@ -20,6 +21,10 @@ import pyarrow.parquet as pq
 SOURCE_FILE_COLUMN = "_source_file"
 # Set on CSV rows whose line had fewer fields than the header: the first missing column.
 SHORT_LINE_COLUMN = "_short_line"
+# Bounds on text files: a landed file past them is unusable, named with its reason, rather
+# than read for minutes into gigabytes (one 50 MB line of 25 million columns, say).
+MAX_CSV_COLUMNS = 4_096
+MAX_FIELD_BYTES = csv.field_size_limit()  # Python's csv default, 128 KiB
 SUPPORTED_SUFFIXES = (".parquet", ".pq", ".csv", ".jsonl", ".json", ".ndjson")
 
 
@@ -49,6 +54,7 @@ class PartitionData:
     partition: str
     frame: pd.DataFrame
     files: list[str] = field(default_factory=list)
+    ignored_links: list[str] = field(default_factory=list)  # links that resolve outside the landing root
 
     @property
     def empty(self) -> bool:
@@ -59,19 +65,43 @@ def partition_folder(location: str, partition_key: str) -> str:
     return f"{location.rstrip('/')}/{partition_key}"
 
 
-def list_partition_files(location: str, partition_key: str) -> list[str]:
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def partition_entries(location: str, partition_key: str) -> tuple[list[tuple[str, dict]], list[str]]:
+    """The partition's data files with their fsspec info, and the links left out.
+
+    On a local landing zone nothing that resolves outside the landing root is read: not a
+    linked file, not a linked partition folder. A link inside the root is read like the file
+    it names. The sensors and the assets both list through here, so they see the same files.
+    """
     folder = partition_folder(location, partition_key)
     fs, path = fsspec.core.url_to_fs(folder)
-    if not fs.exists(path):
-        return []
-    names = sorted(
-        p for p in fs.ls(path, detail=False)
-        if p.lower().endswith(SUPPORTED_SUFFIXES) and not p.rsplit("/", 1)[-1].startswith(".")
-    )
     protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
-    if protocol in ("file", "local"):
-        return names
-    return [f"{protocol}://{n.split('://', 1)[-1]}" for n in names]
+    local = protocol in ("file", "local")
+    root = os.path.realpath(fsspec.core.url_to_fs(location)[1]) if local else ""
+    try:
+        entries = fs.ls(path, detail=True)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []
+    if local and not _within(os.path.realpath(path), root):
+        return [], [path]
+    files, ignored = [], []
+    for info in sorted(entries, key=lambda i: str(i["name"])):
+        name = str(info["name"]).rstrip("/")
+        base = name.rsplit("/", 1)[-1]
+        if info.get("type") == "directory" or base.startswith(".") or not base.lower().endswith(SUPPORTED_SUFFIXES):
+            continue
+        if local and not _within(os.path.realpath(name), root):
+            ignored.append(name)
+            continue
+        files.append((name if local else f"{protocol}://{name.split('://', 1)[-1]}", info))
+    return files, ignored
+
+
+def list_partition_files(location: str, partition_key: str) -> list[str]:
+    return [name for name, _ in partition_entries(location, partition_key)[0]]
 
 
 def _decode(raw: bytes, path: str) -> str:
@@ -88,19 +118,33 @@ def _read_csv(raw: bytes, path: str, delimiter: str) -> pd.DataFrame:
     text = _decode(raw, path)
     if not text.strip():
         return pd.DataFrame()
-    header = text.splitlines()[0]
+    header_end = text.find("\n")
+    header = text[: header_end if header_end >= 0 else len(text)]
+    # An upper bound (a quoted delimiter counts too), enough to refuse a runaway header cheaply.
+    columns_in_header = header.count(delimiter) + 1
+    if columns_in_header > MAX_CSV_COLUMNS:
+        raise UnreadableFile(path, f"{columns_in_header:,} columns in the header; at most {MAX_CSV_COLUMNS:,} are read "
+                                   f"(is this a CSV of the inference logs?)")
     if delimiter not in header:
         for other in (";", "\t", "|", ","):
             if other != delimiter and other in header:
                 raise UnreadableFile(
                     path, f"wrong delimiter: header uses {other!r}, configured {delimiter!r}"
                 )
+    # The field limit first: pandas would read a field of any size, then the count of the
+    # line widths below would stop with an error that names neither file nor line.
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        widths = [len(row) for row in reader if row]
+    except csv.Error as exc:
+        reason = (f"a field longer than {MAX_FIELD_BYTES // 1024} KiB on line {reader.line_num}"
+                  if "field larger than field limit" in str(exc) else f"malformed CSV on line {reader.line_num}: {exc}")
+        raise UnreadableFile(path, reason) from None
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, on_bad_lines="error")
     except pd.errors.ParserError as exc:
         raise UnreadableFile(path, f"malformed CSV: {exc}") from None
     # pandas fills a short (truncated) line with NaN silently; mark such rows instead.
-    widths = [len(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
     columns = list(frame.columns)
     short = {i: columns[w] for i, w in enumerate(widths[1:]) if w < len(columns)}
     if short:
@@ -175,8 +219,9 @@ def read_files(paths: list[str], csv_delimiter: str = ",") -> tuple[pd.DataFrame
 
 
 def read_partition(location: str, partition_key: str, csv_delimiter: str = ",") -> PartitionData:
-    files = list_partition_files(location, partition_key)
+    entries, ignored = partition_entries(location, partition_key)
+    files = [name for name, _ in entries]
     frame, readable, failures = read_files(files, csv_delimiter)
     if failures:
         raise PartitionReadError(partition_key, failures, readable)
-    return PartitionData(partition=partition_key, frame=frame, files=files)
+    return PartitionData(partition=partition_key, frame=frame, files=files, ignored_links=ignored)

@@ -108,7 +108,7 @@ class ValidationOutcome:
                 f"e.g. {', '.join(group.examples)} [in {', '.join(group.files)}]"
             )
         if self.extra_columns:
-            lines.append(f"INFO   extra columns kept: {', '.join(self.extra_columns)}")
+            lines.append(f"INFO   extra columns (reported, not validated, not stored with the batch): {', '.join(self.extra_columns)}")
         return "\n".join(lines)
 
 
