@@ -4,15 +4,21 @@
 import dagster as dg
 import pandas as pd
 
-from monitoring_assets.assets.names import INFERENCE_BATCH, LABELS
+from monitoring_assets.assets.common import partition_check_spec
+from monitoring_assets.assets.names import (
+    INFERENCE_BATCH,
+    LABELS,
+    LABELS_CONSISTENT_CHECK,
+)
 from monitoring_assets.config import ModelConfig
+from monitoring_assets.validation.labels import LabelSettlement, settle_labels
 from monitoring_assets.validation.readers import PartitionReadError, read_partition
 
 
 def _read_or_fail(context: dg.AssetExecutionContext, location: str, partition: str,
-                  delimiter: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+                  delimiter: str, in_arrival_order: bool = False) -> tuple[pd.DataFrame, list[str], list[str]]:
     try:
-        data = read_partition(location, partition, delimiter)
+        data = read_partition(location, partition, delimiter, in_arrival_order)
     except PartitionReadError as exc:
         raise dg.Failure(
             description=str(exc),
@@ -64,6 +70,21 @@ def build_inference_batch(model: ModelConfig, partitions_def: dg.PartitionsDefin
     return inference_batch
 
 
+def labels_check(model: ModelConfig, settlement: LabelSettlement) -> dg.AssetCheckResult:
+    limit = model.labels_policy.max_conflict_share
+    share = settlement.conflict_share
+    passed = share <= limit
+    description = (f"{settlement.conflicting_ids} of {settlement.labelled_ids} labelled ids got contradicting labels "
+                   f"({share:.2%}; at most {limit:.0%}); {settlement.duplicate_rows} repeated rows; {settlement.rule}")
+    return dg.AssetCheckResult(
+        check_name=LABELS_CONSISTENT_CHECK, passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        description=description if not passed or settlement.duplicate_rows else f"one label per id; {settlement.rule}",
+        metadata={"observed": share, "threshold": limit, "conflicting_ids": settlement.conflicting_ids,
+                  "duplicate_rows": settlement.duplicate_rows, "labelled_ids": settlement.labelled_ids,
+                  "rule": settlement.rule},
+    )
+
+
 def build_labels(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         name=LABELS,
@@ -74,11 +95,18 @@ def build_labels(model: ModelConfig, partitions_def: dg.PartitionsDefinition) ->
         partitions_def=partitions_def,
         io_manager_key="frame_io_manager",
         kinds={"pandas", "parquet"},
-        description="Ground-truth labels for the partition's predictions; they arrive late.",
+        check_specs=[
+            partition_check_spec(LABELS_CONSISTENT_CHECK, [model.name, LABELS], partitions_def,
+                                 "Label files do not contradict themselves: few ids get different labels "
+                                 "from different rows (the latest label wins)."),
+        ],
+        description="Ground-truth labels for the partition's predictions; they arrive late. Files are applied "
+                    "in the order they landed, or by the label time column, so a correction wins.",
     )
-    def labels(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
+    def labels(context: dg.AssetExecutionContext):
         partition = context.partition_key
-        frame, files, ignored = _read_or_fail(context, model.labels.location, partition, model.labels.csv_delimiter)
+        frame, files, ignored = _read_or_fail(context, model.labels.location, partition, model.labels.csv_delimiter,
+                                              in_arrival_order=True)
         roles = model.columns
         if files and (roles.id not in frame or roles.label not in frame):
             missing = [c for c in (roles.id, roles.label) if c not in frame]
@@ -90,20 +118,21 @@ def build_labels(model: ModelConfig, partitions_def: dg.PartitionsDefinition) ->
                 allow_retries=False,
             )
         if files:
-            frame = frame[[roles.id, roles.label]].copy()
-            frame[roles.id] = frame[roles.id].astype(str)
-            # A label corrected in a later file replaces the earlier one.
-            frame = frame.drop_duplicates(subset=roles.id, keep="last").reset_index(drop=True)
+            frame, settlement = settle_labels(frame, roles.id, roles.label, model.labels_policy.time_column)
         else:
             frame = pd.DataFrame({roles.id: pd.Series(dtype="str"), roles.label: pd.Series(dtype="float64")})
-        return dg.Output(
+            settlement = LabelSettlement(0, 0, 0, 0, "no label files")
+        yield dg.Output(
             frame,
             metadata={
                 "dagster/row_count": len(frame),
                 "files": len(files),
                 "file_names": dg.MetadataValue.json(files),
                 "ignored_links": dg.MetadataValue.json(ignored),
+                "duplicate_label_rows": settlement.duplicate_rows,
+                "conflicting_label_ids": settlement.conflicting_ids,
             },
         )
+        yield labels_check(model, settlement)
 
     return labels

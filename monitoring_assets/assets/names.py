@@ -25,6 +25,7 @@ DRIFT_CHECK = "drift_within_limits"
 PERFORMANCE_CHECK = "performance_vs_baseline"
 LABEL_COVERAGE_CHECK = "label_coverage"
 LATENCY_SLO_CHECK = "latency_slo"
+LABELS_CONSISTENT_CHECK = "labels_consistent"
 
 MONITORING_CHECKS = (
     SCHEMA_CHECK,

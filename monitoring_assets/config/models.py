@@ -123,6 +123,13 @@ class PerformanceThreshold(_Strict):
 class LabelsPolicy(_Strict):
     min_coverage: float = Field(default=0.5, ge=0, le=1)
     deadline_hours: float = Field(default=72, gt=0)
+    max_conflict_share: float = Field(
+        default=0.01, ge=0, le=1,
+        description="WARN when more than this share of labelled ids got different labels from different rows.")
+    time_column: str = Field(
+        default="label_time",
+        description="Optional column of the label files: when each label was given. The latest wins; without "
+                    "it, the row of the file that landed last (modification time) wins.")
 
 
 class FreshnessPolicy(_Strict):

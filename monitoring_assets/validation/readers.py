@@ -218,8 +218,31 @@ def read_files(paths: list[str], csv_delimiter: str = ",") -> tuple[pd.DataFrame
     return combined, readable, failures
 
 
-def read_partition(location: str, partition_key: str, csv_delimiter: str = ",") -> PartitionData:
+def arrival_time(info: dict) -> float:
+    """When a file landed, as a timestamp, from whatever the filesystem reports (0 if nothing)."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if hasattr(value, "timestamp"):
+            return float(value.timestamp())
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            try:
+                return pd.Timestamp(value).timestamp()
+            except (TypeError, ValueError):
+                continue
+    return 0.0
+
+
+def read_partition(location: str, partition_key: str, csv_delimiter: str = ",",
+                   in_arrival_order: bool = False) -> PartitionData:
+    """The partition's rows, file after file: in name order, or in the order the files landed
+    (modification time, then name) when later files must win (label corrections)."""
     entries, ignored = partition_entries(location, partition_key)
+    if in_arrival_order:
+        entries = sorted(entries, key=lambda entry: (arrival_time(entry[1]), entry[0]))
     files = [name for name, _ in entries]
     frame, readable, failures = read_files(files, csv_delimiter)
     if failures:
