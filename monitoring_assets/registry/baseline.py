@@ -7,9 +7,11 @@ pipeline calls `register_baseline` right after it registers a version.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
@@ -39,13 +41,37 @@ def is_not_found(exc: Exception) -> bool:
     return getattr(exc, "error_code", None) in _NOT_FOUND_CODES
 
 
-def unavailable(tracking_uri: str, what: str, exc: Exception) -> MlflowUnavailable:
-    """The error names the server (never its credentials) and what was needed from it."""
-    from urllib.parse import urlsplit
+_CAUSES = (
+    re.compile(r"\[Errno -?\d+\] [^'\")\]]+"),  # Connection refused, Name or service not known...
+    re.compile(r"(Read|Connect) timed out[^'\")]*"),
+    re.compile(r"Max retries exceeded[^(]*"),
+    re.compile(r"status code \d+[^'\")]*|HTTP \d{3}[^'\")]*"),
+)
 
+
+def connection_error(exc: Exception) -> str:
+    """The root cause of a failed request, short: what a reader needs to fix the connection."""
+    text = str(exc)
+    for pattern in _CAUSES:
+        found = pattern.search(text)
+        if found:
+            return found.group(0).strip().rstrip(":,")
+    return f"{type(exc).__name__}: {text[:160]}"
+
+
+def safe_uri(tracking_uri: str) -> str:
+    """The tracking URI without user, password or query (where tokens travel)."""
     parts = urlsplit(tracking_uri)
-    where = parts.hostname and f"{parts.hostname}{f':{parts.port}' if parts.port else ''}" or parts.scheme or "the store"
-    return MlflowUnavailable(f"MLflow at {where} is unreachable while {what} ({type(exc).__name__}); "
+    if not parts.netloc:
+        return tracking_uri.split("?", 1)[0]
+    host = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def unavailable(tracking_uri: str, what: str, exc: Exception) -> MlflowUnavailable:
+    """The error names the server (never its credentials), the connection error and what was
+    needed from it."""
+    return MlflowUnavailable(f"MLflow at {safe_uri(tracking_uri)} is unreachable while {what}: {connection_error(exc)}; "
                              "the monitor cannot judge this partition until it answers")
 
 

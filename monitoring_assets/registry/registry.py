@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import tempfile
 import threading
 import uuid
@@ -36,8 +37,8 @@ from monitoring_assets.registry import aliases, monitoring_runs
 from monitoring_assets.registry.baseline import (
     ARTIFACT_DIR,
     BASELINE_METRIC_PREFIX,
-    CALIBRATION_ARTIFACT,
     BASELINE_TAG,
+    CALIBRATION_ARTIFACT,
     REFERENCE_PROFILE_ARTIFACT,
     Baseline,
     BaselineNotFound,
@@ -94,7 +95,11 @@ def _calibration_json(reference: Any, labels: Any, score_column: str,
     classifier's score, one per class (against the rest) for a multiclass model's class scores."""
     if labels is None or not isinstance(reference, pd.DataFrame):
         return None
-    from monitoring_assets.performance.estimation import CalibrationMap, ClassCalibration, reference_spread
+    from monitoring_assets.performance.estimation import (
+        CalibrationMap,
+        ClassCalibration,
+        reference_spread,
+    )
 
     truth = pd.Series(labels).reset_index(drop=True)
     if len(truth) != len(reference):
@@ -130,6 +135,21 @@ def registry_for(config: Any) -> ModelRegistry:
     return ModelRegistry(**registry_settings(config))
 
 
+# MLflow's defaults retry a request 7 times with a backoff factor of 2 and wait 120 s for each
+# answer: 4 minutes before an unreachable server is reported. A monitor should say so in about
+# 30 s. Settings the user exported are kept.
+HTTP_REQUEST_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "8",
+}
+
+
+def bound_http_requests() -> None:
+    for name, value in HTTP_REQUEST_BOUNDS.items():
+        os.environ.setdefault(name, value)
+
+
 class ModelRegistry:
     """Everything the project asks of MLflow, behind one small interface."""
 
@@ -144,6 +164,7 @@ class ModelRegistry:
 
     @cached_property
     def client(self) -> MlflowClient:
+        bound_http_requests()
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
 
     # Aliases and versions ------------------------------------------------------------------
