@@ -133,6 +133,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from monitoring_assets.assets.names import TABLE_CHECKS
     from monitoring_assets.config import ConfigError, load_config
     from monitoring_assets.health.status import DEGRADED, render_table
+    from monitoring_assets.sensors.alert_sensor import unset_secrets
 
     config = load_config(args.config)
     try:
@@ -160,6 +161,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print()
     if args.json:
         print(json.dumps(result, indent=2, default=str))
+    for line in unset_secrets(config):  # on stderr, so the JSON on stdout stays the models'
+        print(f"WARNING: alerts cannot be delivered: {line}", file=sys.stderr)
     return 1 if degraded else 0
 
 

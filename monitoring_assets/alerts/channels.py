@@ -198,9 +198,10 @@ class AlertmanagerChannel(_HttpChannel):
 class EmailChannel:
     def __init__(self, name: str, *, host: str, port: int, starttls: bool, verify_tls: bool,
                  username: str | None, password: str | None, sender: str, recipients: list[str],
-                 timeout: float) -> None:
+                 timeout: float, password_env: str | None = None) -> None:
         self.name = name
         self._password = password
+        self._password_env = password_env
         self._username = username
         register_secret(password)
         auth = ""
@@ -222,6 +223,9 @@ class EmailChannel:
     def send(self, message: dict[str, Any], deadline_s: float | None = None) -> None:
         import apprise
 
+        if self._password_env and self._password is None:
+            # Sending without the password would fail as an authentication error naming nothing.
+            raise DeliveryError(f"{self.name}: ${self._password_env} is not set")
         notifier = apprise.Apprise()
         if not notifier.add(self._url):
             raise DeliveryError(f"{self.name}: invalid email settings")

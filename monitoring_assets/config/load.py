@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -61,4 +63,38 @@ def load_config(path: str | os.PathLike[str] | None = None) -> MonitoringConfig:
         data = yaml.safe_load(resolved.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{resolved}: not valid YAML: {exc}") from None
-    return parse_config(data, source=str(resolved))
+    config = parse_config(data, source=str(resolved))
+    check_environment(config, str(resolved))
+    return config
+
+
+def check_environment(config: MonitoringConfig, source: str) -> None:
+    """What the file cannot show by itself: the training functions import, and a local
+    storage root can be written. Each problem names the file and the key."""
+    problems = []
+    for index, model in enumerate(config.models):
+        target = model.remediation.training_function
+        if not target:
+            continue
+        key = f"models[{index}]({model.name}).remediation.training_function"
+        module_name, _, function = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # any failure to import is the user's to see, with its kind
+            problems.append(f"  {key}: cannot import {module_name!r}: {type(exc).__name__}: {exc}")
+            continue
+        if not callable(getattr(module, function, None)):
+            problems.append(f"  {key}: {module_name!r} has no function {function!r}")
+    root = config.storage.root
+    if "://" not in root or root.startswith("file://"):
+        # A probe, not os.access: permissions alone do not say a read-only or full volume (or
+        # /proc) refuses, and root passes every access check. It writes only inside the root.
+        local = Path(root.removeprefix("file://")).expanduser()
+        try:
+            local.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=local, prefix=".write-probe-"):
+                pass
+        except OSError as exc:
+            problems.append(f"  storage.root: {root} cannot be written: {exc.strerror or exc}")
+    if problems:
+        raise ConfigError(f"{source}: unusable configuration\n" + "\n".join(problems))

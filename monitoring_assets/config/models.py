@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import zoneinfo
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,6 +53,15 @@ class PartitionsConfig(_Strict):
     start: dt.datetime
     end: dt.datetime | None = None
     timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name, such as 'UTC' or 'Europe/Paris')") from None
+        return value
 
     @model_validator(mode="after")
     def _end_after_start(self) -> PartitionsConfig:

@@ -64,7 +64,19 @@ def build_channel(name: str, config: ChannelConfig) -> Channel:
         name, host=str(config.smtp_host), port=config.smtp_port, starttls=config.starttls,
         verify_tls=config.verify_tls, username=config.username, password=password,
         sender=str(config.sender), recipients=config.recipients, timeout=config.timeout_seconds,
+        password_env=config.password_env,
     )
+
+
+def unset_secrets(config: MonitoringConfig) -> list[str]:
+    """Each channel whose secret's environment variable is not set, by channel and variable
+    name (never a value): what `monitoring-assets status` reports before an alert is lost."""
+    missing = []
+    for name, channel in config.notifications.channels.items():
+        for variable in (channel.url_env, channel.password_env):
+            if variable and dg.EnvVar(variable).get_value() is None:
+                missing.append(f"channel {name}: ${variable} is not set")
+    return missing
 
 
 _NO_ANSWER = object()

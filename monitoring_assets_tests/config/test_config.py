@@ -92,6 +92,7 @@ def test_two_models_give_two_disjoint_asset_groups(tmp_path):
             assert parent.path[0] == key.path[0]
     assert {c.name for a in build_model_assets(config.models[0]) for c in a.check_keys} == {
         "schema_valid", "drift_within_limits", "performance_vs_baseline", "label_coverage", "latency_slo",
+        "labels_consistent",
         "candidate_meets_thresholds", "candidate_signature_compatible", "candidate_prediction_drift",
         "evaluation_window_labeled", "model_healthy", "data_freshness",
         "estimated_performance_vs_baseline", "estimate_reconciled",
