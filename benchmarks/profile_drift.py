@@ -19,8 +19,14 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.frames import (
+    DRIFTED_CATEGORICAL,
+    DRIFTED_NUMERIC,
+    benchmark_frame,
+    categorical,
+    features,
+)
 from benchmarks.memory import TreeMemory
-from benchmarks.frames import DRIFTED_CATEGORICAL, DRIFTED_NUMERIC, benchmark_frame, categorical, features
 
 
 def _peak_rss_mib() -> float:

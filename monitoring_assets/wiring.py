@@ -20,7 +20,7 @@ from monitoring_assets.assets.factory import (
 from monitoring_assets.assets.health import build_health_job, build_health_sensor
 from monitoring_assets.config import MonitoringConfig
 from monitoring_assets.registry.registry import registry_settings
-from monitoring_assets.resources.storage import frames_base
+from monitoring_assets.resources.storage import frames_base, profiles_base
 from monitoring_assets.sensors.alert_sensor import build_alert_sensor
 from monitoring_assets.sensors.landing import build_landing_sensor
 from monitoring_assets.sensors.remediation import build_remediation_sensor
@@ -55,7 +55,7 @@ def build_resources(config: MonitoringConfig) -> dict[str, object]:
         "mlflow": build_registry_resource(config),
         "storage": MonitoringStorage(root=root),
         "frame_io_manager": FrameIOManager(base_path=frames_base(root)),
-        "profile_io_manager": ProfileIOManager(base_path=f"{root}/profiles"),
+        "profile_io_manager": ProfileIOManager(base_path=profiles_base(root)),
         "report_io_manager": JsonIOManager(base_path=f"{root}/reports"),
     }
 

@@ -41,7 +41,7 @@ SLOW_MODULES = {
     "test_new_user.py", "test_status_cli.py", "test_alertmanager_channel.py", "test_alert_faults_under_daemon.py",
     "test_demo_sensors_resume.py", "test_hostile_values_in_the_browser.py", "test_estimated_performance.py",
     "test_poison_values.py", "test_full_disk.py", "test_hostile_files.py", "test_label_corrections.py",
-    "test_mlflow_unreachable.py",
+    "test_mlflow_unreachable.py", "test_writeback_idempotent.py",
 }
 
 

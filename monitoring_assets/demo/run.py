@@ -197,6 +197,16 @@ def ensure_champion(home: Path, seed: int) -> tuple[object, str]:
 EMBEDDED_DAGSTER_YAML = """\
 telemetry:
   enabled: false
+concurrency:
+  pools:
+    default_limit: 1  # one MLflow writer per model, without `dagster instance concurrency set`
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 300
+  max_runtime_seconds: 3600
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 60
 event_log_storage:
   module: dagster.core.storage.event_log
   class: ConsolidatedSqliteEventLogStorage

@@ -4,7 +4,8 @@ metric per partition, so that MLflow's own UI charts performance over time.
 MLflow cannot delete a single metric point. When a partition is recomputed with different
 values (more labels arrived), the version's run is rebuilt: a new run gets every other point
 and artifact plus the new values, and the old run is deleted. A rerun with the same values
-logs nothing. Either way the run holds exactly one value per metric per partition.
+logs nothing. Either way the run holds exactly one value per metric per partition, and a
+rebuild becomes visible only once complete (`monitoring.complete`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ TAG_MONITORING = "monitoring"
 TAG_MODEL = "monitoring.registered_model"
 TAG_VERSION = "monitoring.version"
 TAG_KIND = "monitoring.kind"
+TAG_COMPLETE = "monitoring.complete"
 _BATCH = 900  # MLflow accepts 1000 metrics per log_batch call
 
 
@@ -34,25 +36,37 @@ def partition_step(start: dt.datetime, grain_seconds: int) -> int:
     return int(start.strftime("%Y%m%d%H"))
 
 
-def find_monitoring_run(client: MlflowClient, experiment_id: str, registered_model: str, version: str) -> str | None:
+def find_monitoring_run(client: MlflowClient, experiment_id: str, registered_model: str, version: str,
+                        tidy: bool = False) -> str | None:
+    """The version's complete monitoring run. A rebuild that died half-way (its run still
+    tagged incomplete) is deleted, never written into; of two complete runs (a rebuild that
+    died after completing, before deleting the old run) the newer one, which holds every
+    point, is kept. With `tidy` (a writer's lookup) the others are deleted: writers of one model
+    are serialized (a pool of one slot), so an incomplete run a writer sees is an orphan."""
     runs = client.search_runs(
         [experiment_id],
         filter_string=(
             f"tags.`{TAG_MONITORING}` = 'true' and tags.`{TAG_MODEL}` = '{registered_model}' "
             f"and tags.`{TAG_VERSION}` = '{version}' and tags.`{TAG_KIND}` = 'version'"
         ),
-        order_by=["attributes.start_time ASC"],
+        order_by=["attributes.start_time DESC"],
     )
-    return runs[0].info.run_id if runs else None
+    # Runs written before the tag existed are complete.
+    complete = [r for r in runs if r.data.tags.get(TAG_COMPLETE, "true") == "true"]
+    for run in runs if tidy else ():
+        if run is not (complete[0] if complete else None):
+            client.delete_run(run.info.run_id)
+    return complete[0].info.run_id if complete else None
 
 
-def _create_run(client: MlflowClient, registered_model: str, version: str, experiment_id: str) -> str:
+def _create_run(client: MlflowClient, registered_model: str, version: str, experiment_id: str,
+                complete: bool = True) -> str:
     run = client.create_run(
         experiment_id,
         run_name=f"monitoring {registered_model} v{version}",
         tags={
             TAG_MONITORING: "true", TAG_MODEL: registered_model, TAG_VERSION: str(version),
-            TAG_KIND: "version", "mlflow.note.content":
+            TAG_KIND: "version", TAG_COMPLETE: "true" if complete else "false", "mlflow.note.content":
                 f"Production monitoring of {registered_model} version {version}: one step per partition.",
         },
     )
@@ -92,7 +106,7 @@ def record_partition(
     step = partition_step(partition_start, grain_seconds)
     timestamp = int(partition_start.timestamp() * 1000)
     values = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
-    run_id = find_monitoring_run(client, experiment_id, registered_model, version)
+    run_id = find_monitoring_run(client, experiment_id, registered_model, version, tidy=True)
     if run_id is None:
         run_id = _create_run(client, registered_model, version, experiment_id)
 
@@ -104,17 +118,20 @@ def record_partition(
 
     if not (unchanged or fresh):
         old_run = run_id
-        run_id = _create_run(client, registered_model, version, experiment_id)
+        # Invisible to the lookup until complete: a kill or an MLflow outage part-way leaves an
+        # orphan that the next write deletes, and the old run, whole, in use.
+        run_id = _create_run(client, registered_model, version, experiment_id, complete=False)
         kept: list[Metric] = []
         for key in client.get_run(old_run).data.metrics:
             for point in client.get_metric_history(old_run, key):
                 if key in values and point.step == step:
                     continue
                 kept.append(Metric(key, point.value, point.timestamp, point.step))
-        _log_points(client, run_id, kept)
+        _log_points(client, run_id, kept + new_points)
         _copy_artifacts(client, old_run, run_id)
+        client.set_tag(run_id, TAG_COMPLETE, "true")
         client.delete_run(old_run)
-    if not unchanged:
+    elif not unchanged:
         _log_points(client, run_id, new_points)
     if artifacts:
         folder = f"partitions/{partition_key or step}"

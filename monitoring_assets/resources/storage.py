@@ -10,6 +10,11 @@ from monitoring_assets.assets.names import LABELS, VALIDATED_BATCH
 from monitoring_assets.resources.replace import replacing
 
 
+def profiles_base(root: str) -> str:
+    """Where the ProfileIOManager keeps the partitions' whylogs profiles."""
+    return f"{root.rstrip('/')}/profiles"
+
+
 def frames_base(root: str) -> str:
     """Where the FrameIOManager keeps the stored batches: one layout, named once."""
     return f"{root.rstrip('/')}/frames"
@@ -43,6 +48,14 @@ class MonitoringStorage(dg.ConfigurableResource):
 
     def labeled_frames(self, model: str, partition: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         return (self.read_frame(model, VALIDATED_BATCH, partition), self.read_frame(model, LABELS, partition))
+
+    def read_profile(self, model: str, asset: str, partition: str) -> bytes | None:
+        """The stored profile of a partition (the ProfileIOManager's file), or None."""
+        try:
+            with fsspec.open(f"{profiles_base(self.root)}/{model}/{asset}/{partition}.bin", "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
 
     def read_frame(self, model: str, asset: str, partition: str) -> pd.DataFrame:
         with fsspec.open(self._frame_path(model, asset, partition), "rb") as handle:

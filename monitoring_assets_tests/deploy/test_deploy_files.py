@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from monitoring_assets.demo.run import EMBEDDED_DAGSTER_YAML
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
@@ -36,22 +38,36 @@ def test_helm_values_use_user_deployments_and_the_k8s_run_launcher():
     assert {"name": "monitoring-secrets"} in deployment["envSecrets"]
 
 
-def test_dagster_instance_files_are_valid_dagster_config(tmp_path, monkeypatch):
+def _instance_from(folder: Path, settings: dict):
     import dagster as dg
 
+    folder.mkdir()
+    (folder / "dagster.yaml").write_text(yaml.safe_dump(settings))
+    return dg.DagsterInstance.from_config(str(folder))
+
+
+def test_dagster_instance_files_are_valid_dagster_config(tmp_path, monkeypatch):
     production = load("dagster.yaml")
     assert production["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert production["run_coordinator"]["config"]["max_concurrent_runs"] == {"env": "DAGSTER_MAX_CONCURRENT_RUNS"}
     assert production["storage"]["postgres"]["postgres_db"]["password"] == {"env": "DAGSTER_PG_PASSWORD"}
-    embedded = DEPLOY / "dagster.embedded.yaml"
-    (tmp_path / "dagster.yaml").write_text(embedded.read_text())
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    instance = dg.DagsterInstance.from_config(str(tmp_path))
-    try:
-        assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"
-        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-    finally:
-        instance.dispose()
+    embedded = yaml.safe_load((DEPLOY / "dagster.embedded.yaml").read_text())
+    demo = yaml.safe_load(EMBEDDED_DAGSTER_YAML.format(home=(tmp_path / "demo-history").as_posix()))
+    # The production file without its PostgreSQL storage (not reachable here): the rest is
+    # validated by Dagster itself.
+    without_storage = {k: v for k, v in production.items() if k != "storage"}
+    for name, settings in (("embedded", embedded), ("demo", demo), ("production", without_storage)):
+        instance = _instance_from(tmp_path / name, settings)
+        try:
+            assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator" or name == "demo"
+            # A dead run worker is failed and its slots freed; one MLflow writer per model.
+            assert instance.run_monitoring_enabled, name
+            assert instance.run_monitoring_max_runtime_seconds == 3600, name
+            assert instance.global_op_concurrency_default_limit == 1, name
+            if name == "embedded":
+                assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"
+        finally:
+            instance.dispose()
 
 
 def test_dockerfile_builds_the_code_server_image():

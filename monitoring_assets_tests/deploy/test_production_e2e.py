@@ -94,7 +94,7 @@ def _run_stack(root: Path, databases, receiver, processes):
         "DAGSTER_HOME": str(home), "MONITORING_CONFIG": str(config_path),
         "DAGSTER_PG_HOST": PG_HOST, "DAGSTER_PG_PORT": str(PG_PORT), "DAGSTER_PG_USER": PG_USER,
         "DAGSTER_PG_PASSWORD": "unused-with-trust-auth", "DAGSTER_PG_DB": dagster_db.name,
-        "DAGSTER_MAX_CONCURRENT_RUNS": "2", "E2E_WEBHOOK_URL": receiver.url("/e2e-hook"),
+        "E2E_WEBHOOK_URL": receiver.url("/e2e-hook"),
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     }
 
@@ -123,8 +123,7 @@ def _run_stack(root: Path, databases, receiver, processes):
     wait_for(lambda: http_ok(f"{web}/server_info"), 180, "the webserver", processes=processes)
 
     os.environ["DAGSTER_HOME"] = str(home)
-    for key in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB",
-                "DAGSTER_MAX_CONCURRENT_RUNS"):
+    for key in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
         os.environ[key] = env[key]
     instance = dg.DagsterInstance.from_config(str(home))
     yield {
