@@ -3,10 +3,10 @@ champion_promotion, which moves the alias only when every gate check passed."""
 
 import importlib
 import json
+import tempfile
 from typing import Any
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 
 from monitoring_assets.assets.common import markdown_table
@@ -28,11 +28,11 @@ from monitoring_assets.promotion.gate import (
     threshold_check,
     window_check,
 )
+from monitoring_assets.promotion.scoring import ScoringFailed, score_isolated
 from monitoring_assets.promotion.window import labeled_window
 from monitoring_assets.registry import ModelRegistry
 from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
 from monitoring_assets.validation.schema import schema_for
-
 
 GATE_CHECK_DESCRIPTIONS = {
     "candidate_meets_thresholds": "The candidate meets every promotion threshold (MetricThreshold semantics) "
@@ -82,16 +82,6 @@ def training_partitions(model: ModelConfig, instance: dg.DagsterInstance) -> lis
     return labeled[:max(0, len(labeled) - window)]
 
 
-def _predict(pyfunc: Any, task: str, features: pd.DataFrame) -> tuple[pd.Series, pd.Series | None]:
-    predictions = pd.Series(np.asarray(pyfunc.predict(features)).ravel(), index=features.index)
-    scores = None
-    if task == "binary":
-        raw = pyfunc.get_raw_model() if hasattr(pyfunc, "get_raw_model") else None
-        if raw is not None and hasattr(raw, "predict_proba"):
-            scores = pd.Series(raw.predict_proba(features)[:, 1], index=features.index)
-    return predictions, scores
-
-
 def _production_kinds(model: ModelConfig, registry: ModelRegistry, champion: str) -> dict[str, str]:
     schema = schema_for(model, registry.baseline(model.registered_model, champion))
     return {rule.name: rule.kind for rule in schema.rules if rule.role == "feature"}
@@ -119,12 +109,15 @@ def evaluate_candidate(model: ModelConfig, registry: ModelRegistry, storage: Mon
     predictions: dict[str, pd.Series] = {}
     if len(window):
         for role, version in (("champion", champion), ("candidate", candidate)):
-            pyfunc = registry.load_pyfunc(model.registered_model, version)
             try:
-                predicted, scores = _predict(pyfunc, model.task, window[features])
-            except Exception as exc:  # a candidate that cannot score production rows fails the gate
+                # In a child process without this worker's secrets: loading a pyfunc model can run
+                # pickled code, and whoever can set the candidate alias chooses that code.
+                with tempfile.TemporaryDirectory(prefix="monitoring-model-") as tmp:
+                    local = registry.download_model(model.registered_model, version, tmp)
+                    predicted, scores = score_isolated(local, model.task, window[features])
+            except ScoringFailed as exc:  # a candidate that cannot score production rows fails the gate
                 # The exception text repeats the rows it was given; only its kind is kept.
-                failure = f"{role} v{version} cannot score the window ({type(exc).__name__})"
+                failure = f"{role} v{version} cannot score the window ({exc})"
                 previous = checks[1]
                 checks[1] = GateCheck("candidate_signature_compatible", False,
                                       failure if previous.passed else f"{previous.description}; {failure}",

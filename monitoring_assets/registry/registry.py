@@ -388,6 +388,13 @@ class ModelRegistry:
 
     # Models --------------------------------------------------------------------------------
 
+    def download_model(self, registered_model: str, version: str, destination: str) -> str:
+        """A local copy of the version's model files (to load elsewhere); returns its folder."""
+        from mlflow.artifacts import download_artifacts
+
+        source = self.client.get_model_version_download_uri(registered_model, str(version))
+        return download_artifacts(artifact_uri=source, dst_path=destination, tracking_uri=self.tracking_uri)
+
     def load_pyfunc(self, registered_model: str, version: str) -> Any:
         """Load a version through pyfunc from a local copy, without touching MLflow's globals."""
         import mlflow.pyfunc
