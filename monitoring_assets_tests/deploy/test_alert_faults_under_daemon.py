@@ -183,7 +183,8 @@ def _run_faults(world, servers, smtp, daemon, env, workspace, logs):
     time.sleep(8)  # a few more ticks: nothing is delivered twice
     for name in HANGING + ["drip", "bad"]:
         bodies = servers.bodies(f"/{name}")
-        assert len(bodies) == 1, (name, len(bodies))
+        assert len(bodies) == 1, (name, [(b.get("summary"), [(a["kind"], a.get("check")) for a in b["alerts"]],
+                                          (b.get("notice") or {}).get("event")) for b in bodies])
         assert {a["kind"] for a in bodies[0]["alerts"]} == {"firing"}
     assert len(smtp.messages) == 1
     file_kinds = [a["kind"] for m in _file_messages(world) for a in m["alerts"]]
