@@ -229,9 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # MLflow 3's usage telemetry writes ~/.config/mlflow and calls out: nothing leaves the
     # places the user configured unless the user opts in.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from monitoring_assets.registry import MlflowUnavailable
+    from monitoring_assets.validation.schema import FeatureNotInSignature
+
     try:
         return int(args.func(args))
-    except ConfigError as exc:
+    except (ConfigError, FeatureNotInSignature, MlflowUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

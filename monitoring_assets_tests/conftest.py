@@ -42,7 +42,7 @@ SLOW_MODULES = {
     "test_demo_sensors_resume.py", "test_hostile_values_in_the_browser.py", "test_estimated_performance.py",
     "test_poison_values.py", "test_full_disk.py", "test_hostile_files.py", "test_label_corrections.py",
     "test_mlflow_unreachable.py", "test_writeback_idempotent.py",
-    "test_candidate_scoring_holds_no_secrets.py",
+    "test_candidate_scoring_holds_no_secrets.py", "test_feature_not_in_signature.py",
 }
 
 

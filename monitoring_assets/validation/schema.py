@@ -167,8 +167,28 @@ def _reference_facts(column: Any) -> dict[str, Any]:
     return facts
 
 
+class FeatureNotInSignature(ValueError):
+    """`columns.features` names a column the model's signature does not have."""
+
+
+def check_features_in_signature(model: Any, baseline: Any) -> None:
+    """Where the version's signature is known, every configured feature must be one of its
+    inputs (a column with a role, such as the score, excepted): a misspelt feature would
+    otherwise be validated and profiled as a column of its own, and never found."""
+    inputs = [c.name for c in baseline.inputs]
+    if not inputs or not model.columns.features:
+        return
+    roles = {getattr(model.columns, role, None) for role in _ROLES}
+    missing = [f for f in model.columns.features if f not in inputs and f not in roles]
+    if missing:
+        raise FeatureNotInSignature(
+            f"columns.features of model {model.name!r} lists {missing}, which the signature of "
+            f"{baseline.model_name} version {baseline.version} does not have (its inputs: {', '.join(inputs)})")
+
+
 def schema_for(model: Any, baseline: Any) -> InferenceSchema:
     """The schema of a configured model (`ModelConfig`) against a version's baseline."""
+    check_features_in_signature(model, baseline)
     return build_inference_schema(
         signature_inputs=baseline.inputs,
         reference=baseline.reference,

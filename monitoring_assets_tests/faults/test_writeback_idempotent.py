@@ -11,7 +11,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from monitoring_assets.demo.run import EMBEDDED_DAGSTER_YAML
