@@ -354,3 +354,26 @@ def test_hostile_category_values_stay_text_in_dagster_and_slack(tmp_path, server
     payload = json.dumps(slack)
     assert "&lt;!channel&gt;" in payload and "&lt;http://evil.example|click&gt;" in payload
     assert "<!channel>" not in payload and "<http://evil.example|click>" not in payload
+
+
+def failing_training(**kwargs):
+    raise RuntimeError("the training cluster is gone")
+
+
+def test_a_failed_retrain_run_is_notified_like_any_job_of_the_project(tmp_path, servers, clock, monkeypatch):
+    from monitoring_assets.assets.factory import retrain_job_name
+
+    http, smtp = servers
+    world = AlertWorld(tmp_path, http, smtp, monkeypatch)
+    world.write_day(day(0))
+    world.materialize(day(0))
+    config = world.config(remediation={"policy": "retrain",
+                                       "training_function": f"{__name__}:failing_training"})
+    job = build_definitions(config).resolve_job_def(retrain_job_name(config.models[0]))
+    result = job.execute_in_process(instance=world.instance, raise_on_error=False)
+    assert not result.success
+    world.tick()
+    notices = [b["notice"] for b in http.bodies(f"/hook/{WEBHOOK_TOKEN}") if b["notice"]]
+    assert len(notices) == 1 and notices[0]["event"] == "run_failed"
+    assert retrain_job_name(config.models[0]) in notices[0]["summary"] + notices[0]["details"]
+    assert notices[0]["links"]["Dagster"] == f"http://127.0.0.1:3000/runs/{result.run_id}"
