@@ -28,6 +28,15 @@ TAG_COMPLETE = "monitoring.complete"
 _BATCH = 900  # MLflow accepts 1000 metrics per log_batch call
 
 
+# Values equal to this relative tolerance are the same value: a metric read back from MLflow's
+# store, or recomputed in another float order, must not rebuild the run.
+VALUE_TOLERANCE = 1e-9
+
+
+def same_value(stored: float, new: float) -> bool:
+    return math.isclose(stored, new, rel_tol=VALUE_TOLERANCE, abs_tol=1e-12)
+
+
 def partition_step(start: dt.datetime, grain_seconds: int) -> int:
     """A stable step that reads as the partition's date in MLflow's charts: 20261117 for a day,
     2026111713 for an hour. It is the same however often a run is rebuilt."""
@@ -112,7 +121,7 @@ def record_partition(
 
     histories = {key: client.get_metric_history(run_id, key) for key in values}
     at_step = {key: [p for p in history if p.step == step] for key, history in histories.items()}
-    unchanged = all(len(points) == 1 and points[0].value == values[key] for key, points in at_step.items())
+    unchanged = all(len(points) == 1 and same_value(points[0].value, values[key]) for key, points in at_step.items())
     fresh = all(not points for points in at_step.values())
     new_points = [Metric(key, value, timestamp, step) for key, value in values.items()]
 
