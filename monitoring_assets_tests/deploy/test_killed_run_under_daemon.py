@@ -93,6 +93,19 @@ def _launch(env: dict, workspace: Path, partition: str, cwd: Path) -> None:
                    env=env, cwd=cwd, check=True, capture_output=True, timeout=300)
 
 
+def _processes_naming(text: str) -> list[int]:
+    """The processes whose command line contains `text` (the run worker's holds its run id)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def _run_of(instance: dg.DagsterInstance, partition: str):
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": partition}))
     return runs[0] if runs else None
@@ -136,10 +149,10 @@ def test_a_killed_writeback_frees_its_slot_and_the_next_partition_writes(tmp_pat
         assert killed.status == dg.DagsterRunStatus.STARTED
         assert instance.event_log_storage.get_concurrency_info(POOL).active_run_ids == {killed.run_id}
 
-        workers = subprocess.run(["pgrep", "-f", killed.run_id], capture_output=True, text=True).stdout.split()
+        workers = _processes_naming(killed.run_id)
         assert workers, "no run worker process found"
         for pid in workers:
-            os.kill(int(pid), signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
         started = time.monotonic()
         wait_for(lambda: instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE,
                  MAX_RUNTIME_S + 120, "run monitoring to fail the killed run", processes=[daemon])
