@@ -9,6 +9,7 @@ from monitoring_assets.assets.names import (
     ESTIMATED_CHECK,
     RECONCILED_CHECK,
     LABEL_COVERAGE_CHECK,
+    LABELS_CONSISTENT_CHECK,
     LATENCY_SLO_CHECK,
     PERFORMANCE_CHECK,
     SCHEMA_CHECK,
@@ -27,7 +28,7 @@ def test_summary_file_has_the_documented_shape(demo_summary, day_keys):
     for key in day_keys:
         checks = on_disk["partitions"][key]["checks"]
         assert set(checks) == {SCHEMA_CHECK, DRIFT_CHECK, PERFORMANCE_CHECK, LABEL_COVERAGE_CHECK, LATENCY_SLO_CHECK,
-                               ESTIMATED_CHECK, RECONCILED_CHECK}
+                               ESTIMATED_CHECK, RECONCILED_CHECK, LABELS_CONSISTENT_CHECK}
         for outcome in checks.values():
             assert isinstance(outcome["passed"], bool)
             assert outcome["severity"] in ("WARN", "ERROR")
