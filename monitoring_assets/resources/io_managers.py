@@ -45,7 +45,10 @@ class _FrameStore(dg.UPathIOManager):
             # A step that needs a few columns of a wide batch reads only those.
             present = set(pq.read_schema(handle).names)
             handle.seek(0)
-            return pd.read_parquet(handle, columns=[c for c in dict.fromkeys(wanted) if c in present])
+            columns = [c for c in dict.fromkeys(wanted) if c in present]
+            if not columns:  # none of them: the rows still count (pandas would return no rows)
+                return pq.read_table(handle, columns=[]).to_pandas()
+            return pd.read_parquet(handle, columns=columns)
 
 
 class FrameIOManager(_RootedIOManager):
