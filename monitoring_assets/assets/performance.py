@@ -41,13 +41,6 @@ from monitoring_assets.registry.served import frame_version, row_versions
 from monitoring_assets.resources import MlflowRegistry
 
 
-def orphan_count(label_ids: pd.Series, prediction_ids: pd.Series) -> int:
-    """Labels whose id no prediction has. Arrow's hash set: pandas 3's `isin` on string columns
-    falls back to a Python loop (1M ids: 9.4 s against 0.33 s here)."""
-    found = pc.is_in(pa.array(label_ids, from_pandas=True), value_set=pa.array(prediction_ids, from_pandas=True))
-    return len(label_ids) - int(pc.sum(found).as_py() or 0)
-
-
 def _as_text(ids: pd.Series) -> pd.Series:
     return ids if ids.dtype == "str" else ids.astype(str)
 

@@ -16,13 +16,11 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import fsspec
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -31,9 +29,8 @@ from monitoring_assets.profiling.whylogs_compat import (
     DatasetProfileView,
     log_frame,
     view_from_bytes,
-    view_to_bytes,
 )
-from monitoring_assets.registry import aliases, monitoring_runs
+from monitoring_assets.registry import aliases, baseline_cache, monitoring_runs
 from monitoring_assets.registry.baseline import (
     ARTIFACT_DIR,
     BASELINE_METRIC_PREFIX,
@@ -42,7 +39,6 @@ from monitoring_assets.registry.baseline import (
     REFERENCE_PROFILE_ARTIFACT,
     Baseline,
     BaselineNotFound,
-    InputColumn,
     is_not_found,
     signature_inputs,
     unavailable,
@@ -50,7 +46,6 @@ from monitoring_assets.registry.baseline import (
 
 # Tracking URIs whose server chooses the artifact location itself.
 _SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
-_CACHE_FORMAT = 2  # 2: with the calibration map
 NO_CALIBRATION = '{"kind": "none"}'
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 
@@ -251,10 +246,10 @@ class ModelRegistry:
         with self._lock:
             if key in self._memo:
                 return self._memo[key]
-        baseline = self._read_cache(registered_model, str(version), stamp)
+        baseline = baseline_cache.read(self.cache_root, registered_model, str(version), stamp)
         if baseline is None:
             baseline = self._download_baseline(registered_model, str(version), mv.run_id)
-            self._write_cache(baseline, stamp)
+            baseline_cache.write(self.cache_root, baseline, stamp)
         with self._lock:
             self._memo[key] = baseline
         return baseline
@@ -292,50 +287,6 @@ class ModelRegistry:
         return Baseline(model_name=registered_model, version=version, run_id=run_id, metrics=metrics,
                         reference=reference, inputs=signature_inputs(source, self.tracking_uri),
                         calibration=calibration)
-
-    def _cache_folder(self, registered_model: str, version: str) -> str | None:
-        if not self.cache_root:
-            return None
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in registered_model)
-        return f"{self.cache_root}/baselines/{safe}/{version}"
-
-    def _read_cache(self, registered_model: str, version: str, stamp: str) -> Baseline | None:
-        folder = self._cache_folder(registered_model, version)
-        if folder is None:
-            return None
-        fs, path = fsspec.core.url_to_fs(folder)
-        try:
-            with fs.open(f"{path}/baseline.json", "r") as handle:
-                facts = json.load(handle)
-            if facts.get("stamp") != stamp or facts.get("format") != _CACHE_FORMAT:
-                return None
-            with fs.open(f"{path}/reference_profile.bin", "rb") as handle:
-                reference = view_from_bytes(handle.read())
-        except (OSError, ValueError, KeyError):
-            return None
-        return Baseline(model_name=registered_model, version=version, run_id=facts["run_id"],
-                        metrics=facts["metrics"], reference=reference,
-                        inputs=[InputColumn(**c) for c in facts["inputs"]], calibration=facts.get("calibration"))
-
-    def _write_cache(self, baseline: Baseline, stamp: str) -> None:
-        folder = self._cache_folder(baseline.model_name, baseline.version)
-        if folder is None:
-            return
-        fs, path = fsspec.core.url_to_fs(folder)
-        facts = {"format": _CACHE_FORMAT, "stamp": stamp, "run_id": baseline.run_id, "metrics": baseline.metrics,
-                 "inputs": [asdict(c) for c in baseline.inputs], "calibration": baseline.calibration}
-        token = uuid.uuid4().hex[:8]
-        try:
-            fs.makedirs(path, exist_ok=True)
-            # The profile first and the facts last, each under a temporary name: a reader sees
-            # a complete entry or a stale stamp, never half a file.
-            for name, data in (("reference_profile.bin", view_to_bytes(baseline.reference)),
-                               ("baseline.json", json.dumps(facts).encode())):
-                with fs.open(f"{path}/.{name}.{token}", "wb") as handle:
-                    handle.write(data)
-                fs.mv(f"{path}/.{name}.{token}", f"{path}/{name}")
-        except OSError:
-            return  # a read-only cache costs downloads, never a verdict
 
     # Write-back ----------------------------------------------------------------------------
 
@@ -394,13 +345,3 @@ class ModelRegistry:
 
         source = self.client.get_model_version_download_uri(registered_model, str(version))
         return download_artifacts(artifact_uri=source, dst_path=destination, tracking_uri=self.tracking_uri)
-
-    def load_pyfunc(self, registered_model: str, version: str) -> Any:
-        """Load a version through pyfunc from a local copy, without touching MLflow's globals."""
-        import mlflow.pyfunc
-        from mlflow.artifacts import download_artifacts
-
-        source = self.client.get_model_version_download_uri(registered_model, str(version))
-        with tempfile.TemporaryDirectory() as tmp:
-            local = download_artifacts(artifact_uri=source, dst_path=tmp, tracking_uri=self.tracking_uri)
-            return mlflow.pyfunc.load_model(local)
