@@ -20,6 +20,8 @@ from monitoring_assets.assets.factory import (
 from monitoring_assets.assets.health import build_health_job, build_health_sensor
 from monitoring_assets.config import MonitoringConfig
 from monitoring_assets.registry.registry import registry_settings
+from monitoring_assets.metrics_store.store import METRICS_URL_ENV, local_root, sqlite_url_under
+from monitoring_assets.resources.metrics_store import MetricsStoreResource
 from monitoring_assets.resources.storage import frames_base, profiles_base
 from monitoring_assets.sensors.alert_sensor import build_alert_sensor
 from monitoring_assets.sensors.landing import build_landing_sensor
@@ -49,10 +51,23 @@ def build_registry_resource(config: MonitoringConfig) -> MlflowRegistry:
     return MlflowRegistry(**registry_settings(config))
 
 
+def metrics_store_resource(config: MonitoringConfig) -> MetricsStoreResource:
+    """storage.metrics_url, else $MONITORING_METRICS_URL (through EnvVar: it may hold a
+    password), else SQLite under a local storage root."""
+    import os
+
+    if config.storage.metrics_url:
+        return MetricsStoreResource(url=config.storage.metrics_url)
+    if os.environ.get(METRICS_URL_ENV):
+        return MetricsStoreResource(url=dg.EnvVar(METRICS_URL_ENV))
+    return MetricsStoreResource(url=sqlite_url_under(local_root(config.storage.root)))
+
+
 def build_resources(config: MonitoringConfig) -> dict[str, object]:
     root = config.storage.root.rstrip("/")
     return {
         "mlflow": build_registry_resource(config),
+        "metrics": metrics_store_resource(config),
         "storage": MonitoringStorage(root=root),
         "frame_io_manager": FrameIOManager(base_path=frames_base(root)),
         "profile_io_manager": ProfileIOManager(base_path=profiles_base(root)),
@@ -83,7 +98,7 @@ def build_sensors(config: MonitoringConfig, jobs_by_name: dict, job_models: dict
 
 
 def build_definitions(config: MonitoringConfig) -> dg.Definitions:
-    assets: list = [asset for model in config.models for asset in build_model_assets(model)]
+    assets: list = [asset for model in config.models for asset in build_model_assets(model, config.links)]
     assets += [spec for model in config.models for spec in build_model_specs(model)]
     jobs = []
     job_models: dict[str, str] = {}

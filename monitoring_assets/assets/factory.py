@@ -25,12 +25,14 @@ from monitoring_assets.assets.remediation import build_rollback_job
 from monitoring_assets.assets.performance import build_model_performance, build_service_health
 from monitoring_assets.assets.profile_drift import build_feature_drift, build_inference_profile
 from monitoring_assets.assets.validation import build_validated_batch
+from monitoring_assets.assets.report import build_report
 from monitoring_assets.config import ModelConfig
+from monitoring_assets.config.models import LinksConfig
 
 
-def build_model_assets(model: ModelConfig) -> list[dg.AssetsDefinition]:
+def build_model_assets(model: ModelConfig, links: LinksConfig | None = None) -> list[dg.AssetsDefinition]:
     partitions_def = partitions_for(model)
-    return [
+    return [build_report(model, partitions_def, links)] + [
         build(model, partitions_def)
         for build in (
             build_inference_batch,
@@ -71,7 +73,7 @@ def build_labels_job(model: ModelConfig) -> dg.UnresolvedAssetJobDefinition:
         labels_job_name(model),
         selection=dg.AssetSelection.assets(
             [model.name, "labels"], [model.name, "model_performance"], [model.name, "estimated_performance"],
-            [model.name, "monitoring_run"]
+            [model.name, "monitoring_run"], [model.name, "report"]
         ),
         partitions_def=partitions_for(model),
         description=f"Re-judge the performance of {model.registered_model} when labels arrive.",

@@ -18,6 +18,9 @@ from monitoring_assets.assets.names import (
     VERSION_COMPARISON,
 )
 from monitoring_assets.config import ModelConfig
+from monitoring_assets.health.history import plain
+from monitoring_assets.metrics_store.rows import WRITEBACK_KINDS, check_rows, partition_rows
+from monitoring_assets.resources.metrics_store import MetricsStoreResource
 from monitoring_assets.profiling.whylogs_compat import DatasetProfileView, view_to_bytes
 from monitoring_assets.resources import MlflowRegistry
 
@@ -51,6 +54,37 @@ def partition_metrics(performance: dict[str, Any], drift: dict[str, Any], health
     return {v: {k: x for k, x in m.items() if finite_or_none(x) is not None} for v, m in by_version.items()}
 
 
+def run_check_evaluations(context: dg.AssetExecutionContext, model: ModelConfig) -> list[dict[str, Any]]:
+    """The verdicts of the model's checks stored by this run, latest per check."""
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000).records
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        data = event.event_specific_data if event else None
+        if data is None or not hasattr(data, "passed") or data.asset_key.path[:1] != [model.name]:
+            continue
+        latest[data.check_name] = {"check": data.check_name, "passed": bool(data.passed),
+                                   "severity": data.severity.value,
+                                   "metadata": {k: plain(v) for k, v in data.metadata.items()}}
+    return list(latest.values())
+
+
+def store_partition(context: dg.AssetExecutionContext, model: ModelConfig, store: Any, performance: dict,
+                    drift: dict, service: dict, estimated: dict | None) -> int:
+    """Upsert the partition's rows: a rerun, a backfill or a late label leaves one row per key."""
+    window = context.partition_time_window
+    slo = model.service_level
+    rows = partition_rows(
+        model.name, window.start, window.end, performance, drift, service, estimated, model.performance,
+        {"latency_p50_ms": slo.p50_ms, "latency_p95_ms": slo.p95_ms, "latency_p99_ms": slo.p99_ms,
+         "error_rate": slo.max_error_rate}, model.labels_policy.min_coverage)
+    version = drift.get("reference_version") or performance.get("version")
+    if version is not None:
+        rows += check_rows(model.name, str(version), window.start, window.end, run_check_evaluations(context, model))
+    return store.write_partition(rows, replace=[(model.name, window.start, kind) for kind in WRITEBACK_KINDS])
+
+
 def build_monitoring_run(model: ModelConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         name=MONITORING_RUN,
@@ -81,8 +115,11 @@ def build_monitoring_run(model: ModelConfig, partitions_def: dg.PartitionsDefini
         inference_profile: DatasetProfileView,
         estimated_performance: dict,
         mlflow: MlflowRegistry,
+        metrics: MetricsStoreResource,
     ) -> dg.Output[dict]:
         window = context.partition_time_window
+        stored = store_partition(context, model, metrics.store(), model_performance, feature_drift,
+                                 service_health, estimated_performance)
         runs = {}
         values = partition_metrics(model_performance, feature_drift, service_health, estimated_performance)
         main = feature_drift.get("reference_version")
@@ -103,6 +140,7 @@ def build_monitoring_run(model: ModelConfig, partitions_def: dg.PartitionsDefini
             metadata={
                 "runs": dg.MetadataValue.json(runs),
                 "metrics_logged": sum(len(m) for m in values.values()),
+                "metrics_store_rows": stored,
             },
         )
 

@@ -48,3 +48,4 @@ RECONCILED_CHECK = "estimate_reconciled"
 # The table of verdicts per partition (the demo, `monitoring-assets status`): the monitoring
 # checks, then the estimate and its reconciliation with the labels.
 TABLE_CHECKS = MONITORING_CHECKS + (ESTIMATED_CHECK, RECONCILED_CHECK)
+REPORT = "report"

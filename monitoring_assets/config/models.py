@@ -354,11 +354,28 @@ class StorageConfig(_Strict):
     """Where profiles, quarantined rows and intermediate batches are kept (fsspec URL)."""
 
     root: str
+    metrics_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metrics store (report, exporter, Grafana). Default: "
+        "$MONITORING_METRICS_URL when set, else SQLite at `<root>/metrics.db` for a local root.")
+
+    @model_validator(mode="after")
+    def _metrics_store_reachable(self) -> StorageConfig:
+        local = "://" not in self.root or self.root.startswith("file://")
+        if self.metrics_url is None and not local and not os.environ.get("MONITORING_METRICS_URL"):
+            raise ValueError(
+                f"metrics_url is required when the root is not a local folder ({self.root!r}): "
+                "a PostgreSQL URL such as postgresql://user@host/db, or $MONITORING_METRICS_URL")
+        if self.metrics_url is not None and not self.metrics_url.startswith(("sqlite", "postgresql")):
+            raise ValueError(f"metrics_url must be a sqlite:// or postgresql:// URL, not {self.metrics_url!r}")
+        return self
 
 
 class LinksConfig(_Strict):
     dagster_url: str = "http://127.0.0.1:3000"
     mlflow_url: str = "http://127.0.0.1:5000"
+    grafana_url: str | None = Field(
+        default=None, description="Grafana's URL, when deploy/grafana's dashboard is provisioned there.")
 
 
 class SensorsConfig(_Strict):

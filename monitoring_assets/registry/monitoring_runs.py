@@ -158,22 +158,29 @@ def record_partition(
 def record_comparison(client: MlflowClient, experiment_id: str, registered_model: str,
                       artifacts: Mapping[str, str]) -> str:
     """Keep the version comparison table on one model-level run, replaced on each write."""
+    return record_model_run(client, experiment_id, registered_model, "comparison",
+                            f"version comparison {registered_model}", artifacts)
+
+
+def record_model_run(client: MlflowClient, experiment_id: str, registered_model: str, kind: str, run_name: str,
+                     artifacts: Mapping[str, str]) -> str:
+    """One model-level run per kind (comparison, report) whose artifacts each write replaces."""
     runs = client.search_runs(
         [experiment_id],
-        filter_string=f"tags.`{TAG_MODEL}` = '{registered_model}' and tags.`{TAG_KIND}` = 'comparison'",
+        filter_string=f"tags.`{TAG_MODEL}` = '{registered_model}' and tags.`{TAG_KIND}` = '{kind}'",
     )
     if runs:
         run_id = runs[0].info.run_id
     else:
         run = client.create_run(
-            experiment_id, run_name=f"version comparison {registered_model}",
-            tags={TAG_MONITORING: "true", TAG_MODEL: registered_model, TAG_KIND: "comparison"},
+            experiment_id, run_name=run_name,
+            tags={TAG_MONITORING: "true", TAG_MODEL: registered_model, TAG_KIND: kind},
         )
         run_id = run.info.run_id
         client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
     with tempfile.TemporaryDirectory() as tmp:
         for name, content in artifacts.items():
             path = Path(tmp) / name
-            path.write_text(content)
+            path.write_text(content, encoding="utf-8")
             client.log_artifact(run_id, str(path))
     return run_id

@@ -145,6 +145,9 @@ def bound_http_requests() -> None:
         os.environ.setdefault(name, value)
 
 
+REPORT_ARTIFACT = "report.html"
+
+
 class ModelRegistry:
     """Everything the project asks of MLflow, behind one small interface."""
 
@@ -321,6 +324,13 @@ class ModelRegistry:
 
     def record_comparison(self, registered_model: str, artifacts: Mapping[str, str]) -> str:
         return monitoring_runs.record_comparison(self.client, self._monitoring_experiment(), registered_model, artifacts)
+
+    def record_report(self, registered_model: str, html: str) -> tuple[str, str]:
+        """Log the model's HTML report on its model-level report run: (experiment id, run id)."""
+        experiment_id = self._monitoring_experiment()
+        run_id = monitoring_runs.record_model_run(self.client, experiment_id, registered_model, "report",
+                                                  f"report {registered_model}", {REPORT_ARTIFACT: html})
+        return experiment_id, run_id
 
     def monitoring_run_location(self, registered_model: str, version: str) -> tuple[str, str] | None:
         """(experiment id, run id) of the version's monitoring run, read only: None if none yet."""
