@@ -104,6 +104,12 @@ def test_two_runs_of_one_partition_at_once_write_each_point_once(tmp_path):
     home.mkdir()
     # The embedded instance, as the demo and `monitoring-assets run` make it: no pool set by hand.
     (home / "dagster.yaml").write_text(EMBEDDED_DAGSTER_YAML.format(home=home.as_posix()))
+    # The instance exists before its runs, as under the webserver or the daemon: the two runs
+    # race for the pool slot, not for creating the instance's tables.
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs(limit=1)
     runs = [subprocess.Popen([sys.executable, "-c", TWO_AT_ONCE, str(config), str(home), day(0)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [r.communicate(timeout=600) for r in runs]
