@@ -131,6 +131,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     from monitoring_assets.assets.health import model_health
     from monitoring_assets.assets.names import TABLE_CHECKS
+    from monitoring_assets.assets.report import grafana_link, report_path
     from monitoring_assets.config import ConfigError, load_config
     from monitoring_assets.health.status import DEGRADED, render_table
     from monitoring_assets.sensors.alert_sensor import unset_secrets
@@ -147,8 +148,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
     for model in models:
         report, outcomes = model_health(instance, model)
         degraded |= report.status == DEGRADED
+        links = {"report": report_path(config.storage.root, model.name)}
+        if config.links.grafana_url:
+            links["dashboard"] = grafana_link(config.links.grafana_url, model.name)
         result[model.name] = {
             "health": report.to_dict(),
+            "links": links,
             "partitions": {p: {c: asdict(o) for c, o in checks.items()} for p, checks in sorted(outcomes.items())},
         }
         if not args.json:
@@ -157,6 +162,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 print(f"  {failing['check']} ({failing['severity']}) since {failing['since']}: {failing['description']}")
             if report.drifted_features:
                 print(f"  top drifted features: {', '.join(report.drifted_features)}")
+            for name, target in links.items():
+                print(f"  {name}: {target}")
             print(render_table(outcomes, TABLE_CHECKS))
             print()
     if args.json:
@@ -164,6 +171,65 @@ def _cmd_status(args: argparse.Namespace) -> int:
     for line in unset_secrets(config):  # on stderr, so the JSON on stdout stays the models'
         print(f"WARNING: alerts cannot be delivered: {line}", file=sys.stderr)
     return 1 if degraded else 0
+
+
+def _store_and_models(args: argparse.Namespace):
+    from monitoring_assets.config import ConfigError, load_config
+    from monitoring_assets.metrics_store.store import MetricsStore, store_url
+
+    config = load_config(args.config)
+    try:
+        models = [config.model(args.model)] if getattr(args, "model", None) else config.models
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+    return config, models, MetricsStore(store_url(config.storage.root, config.storage.metrics_url))
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """Print each model's report path; with DAGSTER_HOME set, regenerate it first from the
+    store and the instance's latest verdicts."""
+    import os
+
+    import fsspec
+
+    from monitoring_assets.assets.report import refresh_report, report_links, report_path
+
+    config, models, store = _store_and_models(args)
+    missing = 0
+    for model in models:
+        path = report_path(config.storage.root, model.name)
+        if os.environ.get("DAGSTER_HOME") and store.rows(model.name):
+            import dagster as dg
+
+            with dg.DagsterInstance.get() as instance:
+                refresh_report(instance, model, store, config.storage.root, report_links(model, config.links))
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        if fs.exists(fs_path):
+            print(path)
+        else:
+            missing += 1
+            print(f"{model.name}: no report yet at {path} (it is written by each monitoring run)", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def _cmd_exporter(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from monitoring_assets.metrics_store.exporter import freshness_limit_seconds, serve
+
+    config, models, store = _store_and_models(args)
+    limits = {m.name: freshness_limit_seconds(m.partitions.grain, m.freshness.max_delay_hours)
+              for m in models if m.freshness.enabled}
+    server, _thread = serve(store, limits, args.host, args.port)
+    print(f"serving Prometheus metrics of {len(models)} model(s) on http://{args.host}:{args.port}/metrics "
+          f"from the metrics store", flush=True)
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    stop.wait()
+    server.shutdown()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,6 +275,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--config")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_cmd_status)
+
+    report = sub.add_parser("report", help="print the path of each model's HTML report (regenerated first when "
+                            "$DAGSTER_HOME is set)")
+    report.add_argument("--model")
+    report.add_argument("--config")
+    report.set_defaults(func=_cmd_report)
+
+    exporter = sub.add_parser("exporter", help="serve the models' current state to Prometheus, from the metrics store")
+    exporter.add_argument("--port", type=int, default=9464)
+    exporter.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    exporter.add_argument("--config")
+    exporter.set_defaults(func=_cmd_exporter)
 
     check = sub.add_parser("check-file", help="validate files before they land (exit 0 clean, 1 bad rows, 2 unusable)")
     check.add_argument("--model", required=True)

@@ -50,7 +50,7 @@ def build_model_assets(model: ModelConfig, links: LinksConfig | None = None) -> 
         build_retrained_candidate(model),
         build_candidate_evaluation(model),
         build_champion_promotion(model),
-        build_health(model),
+        build_health(model, links),
     ]
 
 

@@ -17,6 +17,9 @@ from monitoring_assets.assets.names import (
     VALIDATED_BATCH,
 )
 from monitoring_assets.config import ModelConfig
+from monitoring_assets.config.models import LinksConfig
+from monitoring_assets.resources.metrics_store import MetricsStoreResource
+from monitoring_assets.resources.storage import MonitoringStorage
 from monitoring_assets.health.history import check_outcomes, expected_partition, newest_partition_with_data
 from monitoring_assets.health.status import (
     DEGRADED,
@@ -44,7 +47,7 @@ def health_job_name(model: ModelConfig) -> str:
     return f"{model.name}_health"
 
 
-def build_health(model: ModelConfig) -> dg.AssetsDefinition:
+def build_health(model: ModelConfig, links: LinksConfig | None = None) -> dg.AssetsDefinition:
     key = [model.name, HEALTH]
 
     @dg.asset(
@@ -67,8 +70,13 @@ def build_health(model: ModelConfig) -> dg.AssetsDefinition:
         description=f"Is {model.registered_model} healthy? Since when and why not: the latest verdict of "
         "every monitoring check, the top drifted features and each metric against its baseline.",
     )
-    def health(context: dg.AssetExecutionContext):
+    def health(context: dg.AssetExecutionContext, metrics: MetricsStoreResource, storage: MonitoringStorage):
+        from monitoring_assets.assets.report import refresh_report, report_links
+
         report, outcomes = model_health(context.instance, model)
+        # The report (file) and the exporter's health (store) follow the health's latest verdict.
+        _, _, report_file = refresh_report(context.instance, model, metrics.store(), storage.root,
+                                              report_links(model, links), judged=report)
         summary = render_markdown(report)
         yield dg.MaterializeResult(metadata={
             "status": report.status,
@@ -78,6 +86,7 @@ def build_health(model: ModelConfig) -> dg.AssetsDefinition:
             "failing_checks": len(report.failing),
             "partitions_judged": len(outcomes),
             "latest_partition": report.latest_partition or "",
+            "report_path": dg.MetadataValue.path(report_file),
         })
         failing = ", ".join(f["check"] for f in report.failing)
         yield dg.AssetCheckResult(

@@ -36,6 +36,15 @@ def grafana_link(base: str, model: str) -> str:
     return f"{base.rstrip('/')}/d/{GRAFANA_DASHBOARD_UID}/model-monitoring?var-model={model}"
 
 
+def report_links(model: ModelConfig, links: LinksConfig | None) -> dict[str, str]:
+    links = links or LinksConfig()
+    page_links = {"Health in Dagster": f"{links.dagster_url.rstrip('/')}/assets/{model.name}/health",
+                  "Model in MLflow": f"{links.mlflow_url.rstrip('/')}/#/models/{model.registered_model}"}
+    if links.grafana_url:
+        page_links["Grafana dashboard"] = grafana_link(links.grafana_url, model.name)
+    return page_links
+
+
 def write_health_row(store: Any, model: ModelConfig, report: Any, rows: list[dict]) -> None:
     """The health, stamped on the latest judged partition and the version served there."""
     if report.latest_partition is None:
@@ -51,9 +60,11 @@ def write_health_row(store: Any, model: ModelConfig, report: Any, rows: list[dic
 
 
 def refresh_report(instance: dg.DagsterInstance, model: ModelConfig, store: Any, storage_root: str,
-                   links: dict[str, str] | None = None, generated_at: dt.datetime | None = None) -> tuple[Any, str, str]:
-    """Judge the health, store it, render the report and replace its file: (health, html, path)."""
-    report, _ = model_health(instance, model)
+                   links: dict[str, str] | None = None, generated_at: dt.datetime | None = None,
+                   judged: Any = None) -> tuple[Any, str, str]:
+    """Judge the health (unless `judged` is given), store it, render the report and replace its
+    file: (health, html, path)."""
+    report = judged if judged is not None else model_health(instance, model)[0]
     rows = store.rows(model.name)
     write_health_row(store, model, report, rows)
     html = render_report(model.name, model.registered_model, report.to_dict(), rows,
@@ -86,11 +97,7 @@ def build_report(model: ModelConfig, partitions_def: dg.PartitionsDefinition,
     def report(context: dg.AssetExecutionContext, mlflow: MlflowRegistry, metrics: MetricsStoreResource,
                storage: MonitoringStorage) -> dg.MaterializeResult:
         store = metrics.store()
-        page_links = {"Health in Dagster": f"{links.dagster_url.rstrip('/')}/assets/{model.name}/health",
-                      "Model in MLflow": f"{links.mlflow_url.rstrip('/')}/#/models/{model.registered_model}"}
-        if links.grafana_url:
-            page_links["Grafana dashboard"] = grafana_link(links.grafana_url, model.name)
-        health, html, path = refresh_report(context.instance, model, store, storage.root, page_links)
+        health, html, path = refresh_report(context.instance, model, store, storage.root, report_links(model, links))
         experiment_id, run_id = mlflow.registry.record_report(model.registered_model, html)
         return dg.MaterializeResult(metadata={
             "status": health.status,

@@ -344,6 +344,9 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
         f"{messages_after} in {home / 'alerts.log'}")
     cursors.save(say)
 
+    from monitoring_assets.assets.report import report_path
+    from monitoring_assets.metrics_store.store import store_url
+
     summary = {
         "model": MODEL_NAME,
         "registered_model": REGISTERED_MODEL,
@@ -355,6 +358,8 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
         "alerts": alerts | {"log": str(home / "alerts.log")},
         "promotion": promotion,
         "health": health["report"],
+        "report": report_path(config.storage.root, MODEL_NAME),
+        "metrics_url": store_url(config.storage.root, config.storage.metrics_url),
         "partitions": {key: {"run_id": o["run_id"], "checks": o["checks"]} for key, o in outcomes.items()},
     }
     paths["summary"].write_text(json.dumps(summary, indent=2, default=str))
@@ -362,6 +367,7 @@ def run_demo(home: str | Path = ".demo", days: int = 30, seed: int = 7, start: d
     say(health["headline"])
     say(health["table"])
     say("")
+    say(f"report: {summary['report']}")
     say(f"summary: {paths['summary']}")
     say("look at it: make ui  (Dagster on http://127.0.0.1:3000, MLflow on http://127.0.0.1:5000)")
     return summary

@@ -71,8 +71,27 @@ def _frame(axis: _Axis, partitions: Sequence[dt.datetime], hourly: bool) -> list
     return parts
 
 
-def _markers(axis: _Axis, changes: Sequence[dict], since: dt.datetime | None, hourly: bool) -> list[str]:
+def degradations(rows: Sequence[Mapping[str, Any]]) -> list[dt.datetime]:
+    """The first partition of each run of partitions where a check failed at ERROR."""
+    failing = {r["partition_start"] for r in rows if r["kind"] == "check" and r.get("level") == "error"}
+    judged = sorted({r["partition_start"] for r in rows if r["kind"] == "check"})
+    starts, previous = [], False
+    for partition in judged:
+        now = partition in failing
+        if now and not previous:
+            starts.append(partition)
+        previous = now
+    return starts
+
+
+def _markers(axis: _Axis, changes: Sequence[dict], since: dt.datetime | None, hourly: bool,
+             onsets: Sequence[dt.datetime] = ()) -> list[str]:
     parts = []
+    for onset in onsets:
+        x = axis.x(onset)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_TOP}" y2="{_HEIGHT - _PAD_BOTTOM}" '
+                     f'class="marker degradation" data-partition="{_esc(_day(onset, hourly))}">'
+                     f'<title>checks fail at ERROR from {_esc(_day(onset, hourly))}</title></line>')
     for change in changes:
         x = axis.x(change["partition"])
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_TOP}" y2="{_HEIGHT - _PAD_BOTTOM}" '
@@ -164,7 +183,7 @@ def _series(rows: Sequence[Mapping[str, Any]], kind: str) -> dict[tuple[str, str
     return series
 
 
-def _drift_charts(rows, partitions, changes, since, hourly) -> list[str]:
+def _drift_charts(rows, partitions, changes, since, hourly, onsets) -> list[str]:
     by_feature: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         if row["kind"] == "drift":
@@ -181,7 +200,7 @@ def _drift_charts(rows, partitions, changes, since, hourly) -> list[str]:
         body = _frame(axis, partitions, hourly)
         body.append(_hline(axis, last.get("warn_threshold"), "threshold warn", "warn"))
         body.append(_hline(axis, last.get("threshold"), "threshold error", "error"))
-        body += _markers(axis, changes, since, hourly)
+        body += _markers(axis, changes, since, hourly, onsets)
         body.append(_polyline(axis, [(p["partition_start"], p["value"]) for p in points], "series"))
         for p in points:
             if p.get("level") in ("warn", "error") and p.get("value") is not None:
@@ -194,7 +213,7 @@ def _drift_charts(rows, partitions, changes, since, hourly) -> list[str]:
     return charts
 
 
-def _metric_charts(rows, partitions, changes, since, hourly, main_versions) -> list[str]:
+def _metric_charts(rows, partitions, changes, since, hourly, main_versions, onsets) -> list[str]:
     realized = _series(rows, "performance")
     estimated = _series(rows, "estimate")
     names = sorted({name for name, _ in realized} | {name for name, _ in estimated})
@@ -230,20 +249,20 @@ def _metric_charts(rows, partitions, changes, since, hourly, main_versions) -> l
                     body.append(f'<circle cx="{axis.x(p["partition_start"]):.1f}" cy="{axis.y(p["value"]):.1f}" '
                                 f'r="3" class="point {p["level"]}"><title>v{_esc(version)} '
                                 f'{_esc(_day(p["partition_start"], hourly))}: {_num(p["value"])}</title></circle>')
-        body += _markers(axis, changes, since, hourly)
+        body += _markers(axis, changes, since, hourly, onsets)
         latest = (lines or estimates)[0][1][-1]
         charts.append(_chart(f"{name}: {_num(latest.get('value'))} (baseline {_num(latest.get('baseline'))}, "
                              f"threshold {_num(latest.get('threshold'))})", body, "metric", f'data-metric="{_esc(name)}"'))
     return charts
 
 
-def _service_charts(rows, partitions, changes, since, hourly) -> list[str]:
+def _service_charts(rows, partitions, changes, since, hourly, onsets) -> list[str]:
     charts = []
     for (name, _version), pts in sorted(_series(rows, "service").items()):
         axis = _Axis(partitions, [p["value"] for p in pts] + [pts[-1].get("threshold")])
         body = _frame(axis, partitions, hourly)
         body.append(_hline(axis, pts[-1].get("threshold"), "threshold error", "limit"))
-        body += _markers(axis, changes, since, hourly)
+        body += _markers(axis, changes, since, hourly, onsets)
         body.append(_polyline(axis, [(p["partition_start"], p["value"]) for p in pts], "series"))
         charts.append(_chart(f"{name}: {_num(pts[-1].get('value'))}", body, "service", f'data-metric="{_esc(name)}"'))
     return charts
@@ -286,7 +305,7 @@ svg text{font-size:10px;fill:#555}.ytick{text-anchor:end}.xtick{text-anchor:midd
 .baseline{fill:none;stroke:#333;stroke-width:1;stroke-dasharray:6 3}
 .threshold{fill:none;stroke-width:1.2;stroke-dasharray:4 3}.threshold.warn{stroke:#e8a317}.threshold.error{stroke:#d62f2f}
 .band{fill:#7b3fbf;fill-opacity:.15;stroke:none}
-.marker.version-change{stroke:#1f9e9e;stroke-width:2}.marker.degraded-since{stroke:#d62f2f;stroke-width:2;stroke-dasharray:1 2}
+.marker.version-change{stroke:#1f9e9e;stroke-width:2}.marker.degradation{stroke:#8b0000;stroke-width:1.5}.marker.degraded-since{stroke:#d62f2f;stroke-width:2;stroke-dasharray:1 2}
 .point.warn{fill:#e8a317}.point.error{fill:#d62f2f}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 tr.error td{background:#fde8e8}tr.warn td{background:#fff4dc}
@@ -310,12 +329,15 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
     reasons = "".join(f"<li><strong>{_esc(f.get('check'))}</strong>: {_esc(f.get('description', ''))}</li>"
                       for f in failing)
     link_items = "".join(f'<li><a href="{_esc(url)}">{_esc(label)}</a></li>' for label, url in (links or {}).items())
-    change_items = "".join(
+    onset_items = "".join(f'<li class="degradation" data-partition="{_esc(_day(o, hourly))}">'
+                          f'{_esc(_day(o, hourly))}: checks start failing at ERROR</li>' for o in degradations(rows))
+    change_items = onset_items + "".join(
         f'<li class="version-change">{_esc(_day(c["partition"], hourly))}: version {_esc(c["from"])} '
         f'&rarr; {_esc(c["to"])}</li>' for c in changes) or "<li>No version change in this window.</li>"
-    drift = _drift_charts(rows, partitions, changes, since, hourly)
-    metrics = _metric_charts(rows, partitions, changes, since, hourly, main_versions)
-    service = _service_charts(rows, partitions, changes, since, hourly)
+    onsets = degradations(rows)
+    drift = _drift_charts(rows, partitions, changes, since, hourly, onsets)
+    metrics = _metric_charts(rows, partitions, changes, since, hourly, main_versions, onsets)
+    service = _service_charts(rows, partitions, changes, since, hourly, onsets)
     window = (f"{_day(partitions[0], hourly)} to {_day(partitions[-1], hourly)}, {len(partitions)} partitions"
               if partitions else "no partition yet")
     return f"""<!DOCTYPE html>
@@ -335,7 +357,7 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
 {_heat_map(rows, partitions, hourly)}</section>
 <section id="latest-failing-partition"><h2>Latest failing partition</h2>{_latest_failing_table(rows, hourly)}</section>
 <section id="drift"><h2>Drift per feature</h2>
-<p class="muted">Score per partition; dashed lines: warn (amber) and error (red) thresholds; teal: version change; red dots: failing since.</p>
+<p class="muted">Score per partition; dashed lines: warn (amber) and error (red) thresholds; teal: version change; dark red: checks start failing at ERROR; dotted red: failing since.</p>
 <div class="grid">{"".join(drift) or "<p>No drift scored yet.</p>"}</div></section>
 <section id="performance"><h2>Performance against the baseline</h2>
 <p class="muted">Blue: realized; purple dashed with band: estimated before labels; black dashed: baseline; red dashed: threshold.</p>
