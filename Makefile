@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # MLflow 3 sends usage telemetry and writes ~/.config/mlflow unless told not to.
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: demo test test-fast ui bootstrap clean benchmark benchmark-sensors benchmark-partition
+.PHONY: demo test test-fast ui bootstrap clean benchmark benchmark-sensors benchmark-partition benchmark-report
 
 demo: $(STAMP)
 	$(BIN)/monitoring-assets demo --home $(DEMO_HOME)
@@ -51,3 +51,6 @@ benchmark-partition: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache
+
+benchmark-report: $(STAMP)
+	$(BIN)/python -m benchmarks.report --partitions 365 --features 30

@@ -122,6 +122,12 @@ def _listed(partitions: list[str], total: int) -> str:
     return ", ".join(shown) + (f" and {more} earlier" if more > 0 else "")
 
 
+def report_link(dagster_url: str, model: str) -> str:
+    """The model's report asset in Dagster: its latest materialization links the HTML report in
+    MLflow and names its file. No lookup, so an alert never waits on MLflow for it."""
+    return f"{dagster_url.rstrip('/')}/assets/{quote(model)}/report"
+
+
 def incident_record(incident: Incident, delivery: Delivery, registered_model: str, dagster_url: str,
                     mlflow_url: str, mlflow_run_url: str | None) -> dict[str, Any]:
     worst = incident.worst()
@@ -156,6 +162,7 @@ def incident_record(incident: Incident, delivery: Delivery, registered_model: st
         "dagster_run_url": run_link(dagster_url, incident.run_id) if incident.run_id else None,
         "mlflow_url": mlflow_link(mlflow_url, registered_model, incident.version),
         "mlflow_run_url": mlflow_run_url,
+        "report_url": report_link(dagster_url, incident.model),
         "run_id": incident.run_id,
         "first_fired_at": iso(incident.opened_at),
     }
@@ -178,6 +185,7 @@ def _incident_lines(record: dict[str, Any]) -> list[str]:
     lines.append(f"  Dagster: {record['dagster_url']}")
     lines.append(f"  MLflow: {record['mlflow_url']}" + (f"  Charts: {record['mlflow_run_url']}"
                                                        if record["mlflow_run_url"] else ""))
+    lines.append(f"  Report: {record['report_url']}")
     return lines
 
 
@@ -191,10 +199,11 @@ def render(outbox: Outbox, registered_model: str, dagster_url: str, mlflow_url: 
         lines = [f"[{notice.severity}] {notice.summary}"]
         if notice.details:
             lines.append(notice.details)
-        lines += [f"  {name}: {url}" for name, url in notice.links.items()]
+        links = {**notice.links, "Report": report_link(dagster_url, notice.model)}
+        lines += [f"  {name}: {url}" for name, url in links.items()]
         return base | {"title": lines[0], "text": "\n".join(lines), "alerts": [],
                        "notice": {"event": notice.event, "summary": notice.summary, "details": notice.details,
-                                  "severity": notice.severity, "links": dict(notice.links), "at": iso(notice.at)}}
+                                  "severity": notice.severity, "links": links, "at": iso(notice.at)}}
     records = [incident_record(i, d, registered_model, dagster_url, mlflow_url, run_url_for(i.version))
                for i, d in outbox.incidents]
     open_first = sorted(records, key=lambda r: (r["kind"] == "resolved", r["severity"] != "ERROR"))
@@ -234,7 +243,7 @@ def alertmanager_alerts(message: dict[str, Any], now: float, ttl_s: float) -> li
                   "severity": record["severity"].lower(), "version": record["model_version"] or "none",
                   "source": "monitoring_assets"}
         annotations = {"summary": record["summary"][:1000], "description": (record["description"] or "")[:1000]}
-        for name in ("dagster_url", "dagster_check_url", "mlflow_url", "mlflow_run_url"):
+        for name in ("dagster_url", "dagster_check_url", "mlflow_url", "mlflow_run_url", "report_url"):
             if record.get(name):
                 annotations[name] = record[name]
         alerts.append({

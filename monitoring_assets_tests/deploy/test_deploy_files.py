@@ -17,10 +17,15 @@ def load(name: str):
 
 def test_compose_has_every_service_and_no_secret_values():
     compose = load("docker-compose.yaml")
-    assert set(compose["services"]) == {"postgres", "mlflow", "code-server", "webserver", "daemon"}
+    assert set(compose["services"]) == {"postgres", "mlflow", "code-server", "webserver", "daemon", "exporter",
+                                        "prometheus", "grafana"}
+    assert compose["services"]["exporter"]["entrypoint"][:2] == ["monitoring-assets", "exporter"]
+    metrics_url = compose["x-dagster-env"]["MONITORING_METRICS_URL"]
+    assert metrics_url.startswith("postgresql") and "${POSTGRES_PASSWORD}" in metrics_url
     assert compose["services"]["daemon"]["entrypoint"][:2] == ["dagster-daemon", "run"]
     text = (DEPLOY / "docker-compose.yaml").read_text()
-    for key in ("POSTGRES_PASSWORD", "SLACK_WEBHOOK_URL", "SMTP_PASSWORD", "MONITORING_WEBHOOK_URL"):
+    for key in ("POSTGRES_PASSWORD", "SLACK_WEBHOOK_URL", "SMTP_PASSWORD", "MONITORING_WEBHOOK_URL",
+                "GF_SECURITY_ADMIN_PASSWORD", "METRICS_DB_PASSWORD"):
         for value in re.findall(rf"{key}: (.+)", text):
             assert value.strip().startswith("${"), (key, value)
     for service in compose["services"].values():
