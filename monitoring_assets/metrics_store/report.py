@@ -13,18 +13,27 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 LEVEL_COLOURS = {"ok": "#2e9e5b", "warn": "#e8a317", "error": "#d62f2f", None: "#c8c8c8"}
 STATUS_COLOURS = {"HEALTHY": "#2e9e5b", "WARNING": "#e8a317", "DEGRADED": "#d62f2f"}
-_WIDTH, _HEIGHT, _PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 720, 170, 56, 12, 14, 26
+_WIDTH, _HEIGHT, _PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 660, 170, 56, 12, 14, 26
 _HEAT_ROW = 18
 
 
 def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
+
+
+def _plain(text: Any) -> str:
+    """A check description as Dagster's markdown shows it, without its escapes."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", str(text))
 
 
 def _day(moment: dt.datetime, hourly: bool) -> str:
@@ -48,7 +57,8 @@ class _Axis:
         if high - low < 1e-12:
             low, high = low - 0.5 * (abs(low) or 1.0), high + 0.5 * (abs(high) or 1.0)
         margin = 0.06 * (high - low)
-        self.low, self.high = low - margin, high + margin
+        # Scores, rates and counts are never negative: their axis does not go below zero.
+        self.low, self.high = (max(0.0, low - margin) if low >= 0 else low - margin), high + margin
 
     def x(self, partition: dt.datetime) -> float:
         span = _WIDTH - _PAD_LEFT - _PAD_RIGHT
@@ -150,7 +160,7 @@ def _heat_map(rows: Sequence[Mapping[str, Any]], partitions: Sequence[dt.datetim
         if row["kind"] == "check":
             cells[row["name"]][row["partition_start"]] = row
     checks = sorted(cells)
-    label_width, cell = 170, max(2.0, min(16.0, (_WIDTH - 170) / max(len(partitions), 1)))
+    label_width, cell = 230, max(2.0, min(16.0, (2 * _WIDTH - 230) / max(len(partitions), 1)))
     height = _HEAT_ROW * len(checks) + 24
     index = {p: i for i, p in enumerate(partitions)}
     parts = []
@@ -326,7 +336,7 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
     since = _partition_of(health.get("since"), partitions, hourly)
     main_versions = {r["version"] for r in rows if r["kind"] in ("drift", "service")}
     failing = health.get("failing") or []
-    reasons = "".join(f"<li><strong>{_esc(f.get('check'))}</strong>: {_esc(f.get('description', ''))}</li>"
+    reasons = "".join(f"<li><strong>{_esc(f.get('check'))}</strong>: {_esc(_plain(f.get('description', '')))}</li>"
                       for f in failing)
     link_items = "".join(f'<li><a href="{_esc(url)}">{_esc(label)}</a></li>' for label, url in (links or {}).items())
     onset_items = "".join(f'<li class="degradation" data-partition="{_esc(_day(o, hourly))}">'
@@ -348,7 +358,7 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
 <section id="health"><h2>Health</h2>
 <p><span class="status" id="health-status" style="background:{STATUS_COLOURS.get(status, '#888')}">{_esc(status)}</span>
  <span id="health-since">{_esc("since " + health["since"]) if health.get("since") and status != "HEALTHY" else ""}</span></p>
-<p id="health-headline">{_esc(health.get("headline", ""))}</p>
+<p id="health-headline">{_esc(_plain(health.get("headline", "")))}</p>
 <ul id="health-reasons">{reasons}</ul>
 {f'<ul class="links">{link_items}</ul>' if link_items else ""}</section>
 <section id="changes"><h2>What changed</h2><ul>{change_items}</ul></section>
