@@ -68,7 +68,8 @@ def refresh_report(instance: dg.DagsterInstance, model: ModelConfig, store: Any,
     rows = store.rows(model.name)
     write_health_row(store, model, report, rows)
     html = render_report(model.name, model.registered_model, report.to_dict(), rows,
-                         hourly=model.partitions.grain == "hourly", links=links, generated_at=generated_at)
+                         hourly=model.partitions.grain == "hourly", links=links, generated_at=generated_at,
+                         timezone=model.partitions.timezone)
     path = report_path(storage_root, model.name)
     fs, fs_path = fsspec.core.url_to_fs(path)
     with replacing(fs, fs_path) as handle:

@@ -14,8 +14,10 @@ import datetime as dt
 import html
 import math
 import re
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 LEVEL_COLOURS = {"ok": "#2e9e5b", "warn": "#e8a317", "error": "#d62f2f", None: "#c8c8c8"}
@@ -36,8 +38,16 @@ def _plain(text: Any) -> str:
     return _MARKDOWN_ESCAPE.sub(r"\1", str(text))
 
 
-def _day(moment: dt.datetime, hourly: bool) -> str:
-    return moment.strftime("%Y-%m-%d %H:00" if hourly else "%Y-%m-%d")
+@dataclass(frozen=True)
+class _Clock:
+    """Partitions are shown in the model's time zone, as their keys are: the store keeps UTC."""
+
+    hourly: bool
+    zone: dt.tzinfo
+
+
+def _day(moment: dt.datetime, clock: _Clock) -> str:
+    return moment.astimezone(clock.zone).strftime("%Y-%m-%d %H:00" if clock.hourly else "%Y-%m-%d")
 
 
 def _num(value: float | None) -> str:
@@ -69,7 +79,7 @@ class _Axis:
         return _PAD_TOP + (self.high - value) / (self.high - self.low) * span
 
 
-def _frame(axis: _Axis, partitions: Sequence[dt.datetime], hourly: bool) -> list[str]:
+def _frame(axis: _Axis, partitions: Sequence[dt.datetime], clock: _Clock) -> list[str]:
     parts = [f'<rect x="{_PAD_LEFT}" y="{_PAD_TOP}" width="{_WIDTH - _PAD_LEFT - _PAD_RIGHT}" '
              f'height="{_HEIGHT - _PAD_TOP - _PAD_BOTTOM}" class="plot"/>']
     for value in (axis.low, (axis.low + axis.high) / 2, axis.high):
@@ -77,7 +87,7 @@ def _frame(axis: _Axis, partitions: Sequence[dt.datetime], hourly: bool) -> list
     step = max(1, len(partitions) // 6)
     for partition in list(partitions)[::step]:
         parts.append(f'<text x="{axis.x(partition):.1f}" y="{_HEIGHT - 8}" class="xtick">'
-                     f'{_esc(_day(partition, hourly))}</text>')
+                     f'{_esc(_day(partition, clock))}</text>')
     return parts
 
 
@@ -94,25 +104,25 @@ def degradations(rows: Sequence[Mapping[str, Any]]) -> list[dt.datetime]:
     return starts
 
 
-def _markers(axis: _Axis, changes: Sequence[dict], since: dt.datetime | None, hourly: bool,
+def _markers(axis: _Axis, changes: Sequence[dict], since: dt.datetime | None, clock: _Clock,
              onsets: Sequence[dt.datetime] = ()) -> list[str]:
     parts = []
     for onset in onsets:
         x = axis.x(onset)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_TOP}" y2="{_HEIGHT - _PAD_BOTTOM}" '
-                     f'class="marker degradation" data-partition="{_esc(_day(onset, hourly))}">'
-                     f'<title>checks fail at ERROR from {_esc(_day(onset, hourly))}</title></line>')
+                     f'class="marker degradation" data-partition="{_esc(_day(onset, clock))}">'
+                     f'<title>checks fail at ERROR from {_esc(_day(onset, clock))}</title></line>')
     for change in changes:
         x = axis.x(change["partition"])
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_TOP}" y2="{_HEIGHT - _PAD_BOTTOM}" '
-                     f'class="marker version-change" data-partition="{_esc(_day(change["partition"], hourly))}">'
+                     f'class="marker version-change" data-partition="{_esc(_day(change["partition"], clock))}">'
                      f'<title>version {_esc(change["from"])} to {_esc(change["to"])} on '
-                     f'{_esc(_day(change["partition"], hourly))}</title></line>')
+                     f'{_esc(_day(change["partition"], clock))}</title></line>')
     if since is not None and since in axis.index:
         x = axis.x(since)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_TOP}" y2="{_HEIGHT - _PAD_BOTTOM}" '
-                     f'class="marker degraded-since" data-partition="{_esc(_day(since, hourly))}">'
-                     f'<title>failing since {_esc(_day(since, hourly))}</title></line>')
+                     f'class="marker degraded-since" data-partition="{_esc(_day(since, clock))}">'
+                     f'<title>failing since {_esc(_day(since, clock))}</title></line>')
     return parts
 
 
@@ -150,11 +160,12 @@ def version_changes(rows: Sequence[Mapping[str, Any]]) -> list[dict]:
     return changes
 
 
-def _partition_of(key: str | None, partitions: Sequence[dt.datetime], hourly: bool) -> dt.datetime | None:
-    return next((p for p in partitions if _day(p, hourly) == key or p.strftime("%Y-%m-%d-%H:00") == key), None)
+def _partition_of(key: str | None, partitions: Sequence[dt.datetime], clock: _Clock) -> dt.datetime | None:
+    return next((p for p in partitions if _day(p, clock) == key
+                 or p.astimezone(clock.zone).strftime("%Y-%m-%d-%H:00") == key), None)
 
 
-def _heat_map(rows: Sequence[Mapping[str, Any]], partitions: Sequence[dt.datetime], hourly: bool) -> str:
+def _heat_map(rows: Sequence[Mapping[str, Any]], partitions: Sequence[dt.datetime], clock: _Clock) -> str:
     cells: dict[str, dict[dt.datetime, Mapping[str, Any]]] = defaultdict(dict)
     for row in rows:
         if row["kind"] == "check":
@@ -173,13 +184,13 @@ def _heat_map(rows: Sequence[Mapping[str, Any]], partitions: Sequence[dt.datetim
                 f'<rect x="{label_width + index[partition] * cell:.1f}" y="{y + 2}" width="{cell:.1f}" '
                 f'height="{_HEAT_ROW - 4}" fill="{LEVEL_COLOURS.get(level, LEVEL_COLOURS[None])}" '
                 f'class="cell {_esc(level or "none")}" data-check="{_esc(check)}" '
-                f'data-partition="{_esc(_day(partition, hourly))}"><title>{_esc(check)} '
-                f'{_esc(_day(partition, hourly))}: {_esc(level or "no verdict")}'
+                f'data-partition="{_esc(_day(partition, clock))}"><title>{_esc(check)} '
+                f'{_esc(_day(partition, clock))}: {_esc(level or "no verdict")}'
                 f'{"" if row.get("value") is None else " (observed " + _num(row["value"]) + ")"}</title></rect>')
     step = max(1, len(partitions) // 6)
     for partition in list(partitions)[::step]:
         parts.append(f'<text x="{label_width + index[partition] * cell:.1f}" y="{height - 6}" class="xtick-left">'
-                     f'{_esc(_day(partition, hourly))}</text>')
+                     f'{_esc(_day(partition, clock))}</text>')
     width = label_width + cell * len(partitions) + 10
     return (f'<svg class="heatmap" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" height="{height}" '
             f'role="img">{"".join(parts)}</svg>')
@@ -193,7 +204,7 @@ def _series(rows: Sequence[Mapping[str, Any]], kind: str) -> dict[tuple[str, str
     return series
 
 
-def _drift_charts(rows, partitions, changes, since, hourly, onsets) -> list[str]:
+def _drift_charts(rows, partitions, changes, since, clock, onsets) -> list[str]:
     by_feature: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         if row["kind"] == "drift":
@@ -207,15 +218,15 @@ def _drift_charts(rows, partitions, changes, since, hourly, onsets) -> list[str]
         points = by_feature[feature]
         last = points[-1]
         axis = _Axis(partitions, [p["value"] for p in points] + [last.get("threshold"), last.get("warn_threshold"), 0.0])
-        body = _frame(axis, partitions, hourly)
+        body = _frame(axis, partitions, clock)
         body.append(_hline(axis, last.get("warn_threshold"), "threshold warn", "warn"))
         body.append(_hline(axis, last.get("threshold"), "threshold error", "error"))
-        body += _markers(axis, changes, since, hourly, onsets)
+        body += _markers(axis, changes, since, clock, onsets)
         body.append(_polyline(axis, [(p["partition_start"], p["value"]) for p in points], "series"))
         for p in points:
             if p.get("level") in ("warn", "error") and p.get("value") is not None:
                 body.append(f'<circle cx="{axis.x(p["partition_start"]):.1f}" cy="{axis.y(p["value"]):.1f}" r="3" '
-                            f'class="point {p["level"]}"><title>{_esc(_day(p["partition_start"], hourly))}: '
+                            f'class="point {p["level"]}"><title>{_esc(_day(p["partition_start"], clock))}: '
                             f'{_num(p["value"])} ({p["level"]})</title></circle>')
         charts.append(_chart(f"{feature}: {_num(last.get('value'))} (warn {_num(last.get('warn_threshold'))}, "
                              f"error {_num(last.get('threshold'))})", body, "drift",
@@ -223,7 +234,7 @@ def _drift_charts(rows, partitions, changes, since, hourly, onsets) -> list[str]
     return charts
 
 
-def _metric_charts(rows, partitions, changes, since, hourly, main_versions, onsets) -> list[str]:
+def _metric_charts(rows, partitions, changes, since, clock, main_versions, onsets) -> list[str]:
     realized = _series(rows, "performance")
     estimated = _series(rows, "estimate")
     names = sorted({name for name, _ in realized} | {name for name, _ in estimated})
@@ -238,7 +249,7 @@ def _metric_charts(rows, partitions, changes, since, hourly, main_versions, onse
         if not values:
             continue
         axis = _Axis(partitions, values)
-        body = _frame(axis, partitions, hourly)
+        body = _frame(axis, partitions, clock)
         for version, pts in estimates:
             band = [(p["partition_start"], p.get("low"), p.get("high")) for p in pts
                     if p.get("low") is not None and p.get("high") is not None]
@@ -258,27 +269,27 @@ def _metric_charts(rows, partitions, changes, since, hourly, main_versions, onse
                 if p.get("level") in ("warn", "error") and p.get("value") is not None:
                     body.append(f'<circle cx="{axis.x(p["partition_start"]):.1f}" cy="{axis.y(p["value"]):.1f}" '
                                 f'r="3" class="point {p["level"]}"><title>v{_esc(version)} '
-                                f'{_esc(_day(p["partition_start"], hourly))}: {_num(p["value"])}</title></circle>')
-        body += _markers(axis, changes, since, hourly, onsets)
+                                f'{_esc(_day(p["partition_start"], clock))}: {_num(p["value"])}</title></circle>')
+        body += _markers(axis, changes, since, clock, onsets)
         latest = (lines or estimates)[0][1][-1]
         charts.append(_chart(f"{name}: {_num(latest.get('value'))} (baseline {_num(latest.get('baseline'))}, "
                              f"threshold {_num(latest.get('threshold'))})", body, "metric", f'data-metric="{_esc(name)}"'))
     return charts
 
 
-def _service_charts(rows, partitions, changes, since, hourly, onsets) -> list[str]:
+def _service_charts(rows, partitions, changes, since, clock, onsets) -> list[str]:
     charts = []
     for (name, _version), pts in sorted(_series(rows, "service").items()):
         axis = _Axis(partitions, [p["value"] for p in pts] + [pts[-1].get("threshold")])
-        body = _frame(axis, partitions, hourly)
+        body = _frame(axis, partitions, clock)
         body.append(_hline(axis, pts[-1].get("threshold"), "threshold error", "limit"))
-        body += _markers(axis, changes, since, hourly, onsets)
+        body += _markers(axis, changes, since, clock, onsets)
         body.append(_polyline(axis, [(p["partition_start"], p["value"]) for p in pts], "series"))
         charts.append(_chart(f"{name}: {_num(pts[-1].get('value'))}", body, "service", f'data-metric="{_esc(name)}"'))
     return charts
 
 
-def _latest_failing_table(rows, hourly) -> str:
+def _latest_failing_table(rows, clock) -> str:
     failing = sorted({r["partition_start"] for r in rows if r["kind"] == "check" and r.get("level") in ("warn", "error")})
     if not failing:
         return "<p>No partition has a failing check.</p>"
@@ -286,7 +297,7 @@ def _latest_failing_table(rows, hourly) -> str:
     drifted = sorted((r for r in rows if r["kind"] == "drift" and r["partition_start"] == latest
                       and r.get("level") in ("warn", "error")), key=lambda r: -(r.get("value") or 0.0))
     checks = [r for r in rows if r["kind"] == "check" and r["partition_start"] == latest and r.get("level") != "ok"]
-    out = [f'<p>Latest failing partition: <strong id="latest-failing">{_esc(_day(latest, hourly))}</strong>; '
+    out = [f'<p>Latest failing partition: <strong id="latest-failing">{_esc(_day(latest, clock))}</strong>; '
            f'failing checks: {_esc(", ".join(r["name"] + " (" + r["level"] + ")" for r in checks))}.</p>']
     if drifted:
         out.append('<table class="drifted"><tr><th>feature</th><th>score</th><th>warn</th><th>error</th>'
@@ -325,30 +336,31 @@ tr.error td{background:#fde8e8}tr.warn td{background:#fff4dc}
 
 def render_report(model: str, registered_model: str, health: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
                   hourly: bool = False, links: Mapping[str, str] | None = None,
-                  generated_at: dt.datetime | None = None) -> str:
+                  generated_at: dt.datetime | None = None, timezone: str = "UTC") -> str:
     """`health`: a HealthReport's dict (status, since, headline, failing, ...); `rows`: the
     store's rows of the model."""
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
+    clock = _Clock(hourly, zoneinfo.ZoneInfo(timezone))
     rows = sorted(rows, key=lambda r: (r["partition_start"], r["kind"], r["name"], r["version"]))
     partitions = sorted({r["partition_start"] for r in rows if r["kind"] != "health"})
     changes = version_changes(rows)
     status = health.get("status", "HEALTHY")
-    since = _partition_of(health.get("since"), partitions, hourly)
+    since = _partition_of(health.get("since"), partitions, clock)
     main_versions = {r["version"] for r in rows if r["kind"] in ("drift", "service")}
     failing = health.get("failing") or []
     reasons = "".join(f"<li><strong>{_esc(f.get('check'))}</strong>: {_esc(_plain(f.get('description', '')))}</li>"
                       for f in failing)
     link_items = "".join(f'<li><a href="{_esc(url)}">{_esc(label)}</a></li>' for label, url in (links or {}).items())
-    onset_items = "".join(f'<li class="degradation" data-partition="{_esc(_day(o, hourly))}">'
-                          f'{_esc(_day(o, hourly))}: checks start failing at ERROR</li>' for o in degradations(rows))
+    onset_items = "".join(f'<li class="degradation" data-partition="{_esc(_day(o, clock))}">'
+                          f'{_esc(_day(o, clock))}: checks start failing at ERROR</li>' for o in degradations(rows))
     change_items = onset_items + "".join(
-        f'<li class="version-change">{_esc(_day(c["partition"], hourly))}: version {_esc(c["from"])} '
+        f'<li class="version-change">{_esc(_day(c["partition"], clock))}: version {_esc(c["from"])} '
         f'&rarr; {_esc(c["to"])}</li>' for c in changes) or "<li>No version change in this window.</li>"
     onsets = degradations(rows)
-    drift = _drift_charts(rows, partitions, changes, since, hourly, onsets)
-    metrics = _metric_charts(rows, partitions, changes, since, hourly, main_versions, onsets)
-    service = _service_charts(rows, partitions, changes, since, hourly, onsets)
-    window = (f"{_day(partitions[0], hourly)} to {_day(partitions[-1], hourly)}, {len(partitions)} partitions"
+    drift = _drift_charts(rows, partitions, changes, since, clock, onsets)
+    metrics = _metric_charts(rows, partitions, changes, since, clock, main_versions, onsets)
+    service = _service_charts(rows, partitions, changes, since, clock, onsets)
+    window = (f"{_day(partitions[0], clock)} to {_day(partitions[-1], clock)}, {len(partitions)} partitions"
               if partitions else "no partition yet")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_esc(model)}: {_esc(status)}</title>
@@ -364,8 +376,8 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
 <section id="changes"><h2>What changed</h2><ul>{change_items}</ul></section>
 <section id="checks"><h2>Checks per partition</h2>
 <p class="legend"><span style="background:{LEVEL_COLOURS['ok']}"></span>passed<span style="background:{LEVEL_COLOURS['warn']}"></span>failed (WARN)<span style="background:{LEVEL_COLOURS['error']}"></span>failed (ERROR)<span style="background:{LEVEL_COLOURS[None]}"></span>no verdict</p>
-{_heat_map(rows, partitions, hourly)}</section>
-<section id="latest-failing-partition"><h2>Latest failing partition</h2>{_latest_failing_table(rows, hourly)}</section>
+{_heat_map(rows, partitions, clock)}</section>
+<section id="latest-failing-partition"><h2>Latest failing partition</h2>{_latest_failing_table(rows, clock)}</section>
 <section id="drift"><h2>Drift per feature</h2>
 <p class="muted">Score per partition; dashed lines: warn (amber) and error (red) thresholds; teal: version change; dark red: checks start failing at ERROR; dotted red: failing since.</p>
 <div class="grid">{"".join(drift) or "<p>No drift scored yet.</p>"}</div></section>
