@@ -110,6 +110,16 @@ def test_an_alert_link_a_failing_partition_and_the_health_in_the_browser(webserv
         assert "model_health" in health and "Since partition" in health and "performance_vs_baseline" in health
         page.screenshot(path=str(ARTIFACTS / "health-degraded.png"), full_page=True)
 
+        # The alert's report link: the report asset, its latest materialization naming the file
+        # and linking the report in MLflow.
+        page.goto(alert["report_url"].replace("http://127.0.0.1:3000", webserver["url"]), wait_until="networkidle")
+        page.get_by_text("report_mlflow").first.wait_for(timeout=90_000)
+        dismiss_community_dialog(page)
+        report_page = page.inner_text("body")
+        assert "report_path" in report_page and "DEGRADED" in report_page
+        assert "report.html" in report_page
+        page.screenshot(path=str(ARTIFACTS / "alert-link-report.png"), full_page=True)
+
         # A lifecycle notice's link: the model's audit history, the promotion on it.
         notices = [json.loads(line)["notice"] for line in (Path(webserver["home"]) / "alerts.log").read_text().splitlines()]
         promoted = next(n for n in notices if n and n["event"] == "promoted")
