@@ -71,7 +71,7 @@ def build_health(model: ModelConfig, links: LinksConfig | None = None) -> dg.Ass
         "every monitoring check, the top drifted features and each metric against its baseline.",
     )
     def health(context: dg.AssetExecutionContext, metrics: MetricsStoreResource, storage: MonitoringStorage):
-        from monitoring_assets.assets.report import refresh_report, report_links
+        from monitoring_assets.assets.report import grafana_link, refresh_report, report_links
 
         report, outcomes = model_health(context.instance, model)
         # The report (file) and the exporter's health (store) follow the health's latest verdict.
@@ -87,6 +87,8 @@ def build_health(model: ModelConfig, links: LinksConfig | None = None) -> dg.Ass
             "partitions_judged": len(outcomes),
             "latest_partition": report.latest_partition or "",
             "report_path": dg.MetadataValue.path(report_file),
+            **({"dashboard": dg.MetadataValue.url(grafana_link(links.grafana_url, model.name))}
+               if links is not None and links.grafana_url else {}),
         })
         failing = ", ".join(f["check"] for f in report.failing)
         yield dg.AssetCheckResult(
