@@ -9,9 +9,10 @@ import dagster as dg
 import fsspec
 
 from monitoring_assets.assets.health import model_health
-from monitoring_assets.assets.names import MONITORING_RUN, REPORT
+from monitoring_assets.assets.names import LIFECYCLE, MONITORING_RUN, REPORT
 from monitoring_assets.config import ModelConfig
 from monitoring_assets.config.models import LinksConfig
+from monitoring_assets.health.history import plain
 from monitoring_assets.metrics_store.report import render_report
 from monitoring_assets.metrics_store.rows import health_row
 from monitoring_assets.resources import MlflowRegistry, MonitoringStorage
@@ -59,6 +60,25 @@ def write_health_row(store: Any, model: ModelConfig, report: Any, rows: list[dic
                           replace=[(model.name, newest, "health")])
 
 
+LIFECYCLE_SHOWN = 20
+
+
+def recent_lifecycle(instance: dg.DagsterInstance, model: ModelConfig) -> list[dict[str, Any]]:
+    """The model's latest promotions, rejections, rollbacks and retrainings (its audit history)."""
+    result = instance.fetch_observations(dg.AssetKey([model.name, LIFECYCLE]), limit=LIFECYCLE_SHOWN,
+                                         ascending=False)
+    events = []
+    for record in result.records:
+        observation = record.asset_observation
+        if observation is None:
+            continue
+        metadata = {k: plain(v) for k, v in observation.metadata.items()}
+        events.append({"at": dt.datetime.fromtimestamp(record.timestamp, dt.timezone.utc),
+                       "event": str(metadata.get("event") or ""), "summary": str(metadata.get("summary") or ""),
+                       "version": str(metadata.get("version") or "")})
+    return events
+
+
 def refresh_report(instance: dg.DagsterInstance, model: ModelConfig, store: Any, storage_root: str,
                    links: dict[str, str] | None = None, generated_at: dt.datetime | None = None,
                    judged: Any = None) -> tuple[Any, str, str]:
@@ -68,6 +88,7 @@ def refresh_report(instance: dg.DagsterInstance, model: ModelConfig, store: Any,
     rows = store.rows(model.name)
     write_health_row(store, model, report, rows)
     html = render_report(model.name, model.registered_model, report.to_dict(), rows,
+                         lifecycle=recent_lifecycle(instance, model),
                          hourly=model.partitions.grain == "hourly", links=links, generated_at=generated_at,
                          timezone=model.partitions.timezone)
     path = report_path(storage_root, model.name)

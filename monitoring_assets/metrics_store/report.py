@@ -336,9 +336,11 @@ tr.error td{background:#fde8e8}tr.warn td{background:#fff4dc}
 
 def render_report(model: str, registered_model: str, health: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
                   hourly: bool = False, links: Mapping[str, str] | None = None,
-                  generated_at: dt.datetime | None = None, timezone: str = "UTC") -> str:
+                  generated_at: dt.datetime | None = None, timezone: str = "UTC",
+                  lifecycle: Sequence[Mapping[str, Any]] = ()) -> str:
     """`health`: a HealthReport's dict (status, since, headline, failing, ...); `rows`: the
-    store's rows of the model."""
+    store's rows of the model; `lifecycle`: the latest audit events ({at, event, summary,
+    version}), newest first."""
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
     clock = _Clock(hourly, zoneinfo.ZoneInfo(timezone))
     rows = sorted(rows, key=lambda r: (r["partition_start"], r["kind"], r["name"], r["version"]))
@@ -353,7 +355,11 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
     link_items = "".join(f'<li><a href="{_esc(url)}">{_esc(label)}</a></li>' for label, url in (links or {}).items())
     onset_items = "".join(f'<li class="degradation" data-partition="{_esc(_day(o, clock))}">'
                           f'{_esc(_day(o, clock))}: checks start failing at ERROR</li>' for o in degradations(rows))
-    change_items = onset_items + "".join(
+    lifecycle_items = "".join(
+        f'<li class="lifecycle {_esc(e["event"])}" data-version="{_esc(e.get("version", ""))}">'
+        f'{_esc(e["at"].astimezone(clock.zone).strftime("%Y-%m-%d %H:%M"))}: <strong>{_esc(e["event"])}</strong> '
+        f'{_esc(_plain(e.get("summary", "")))}</li>' for e in lifecycle)
+    change_items = lifecycle_items + onset_items + "".join(
         f'<li class="version-change">{_esc(_day(c["partition"], clock))}: version {_esc(c["from"])} '
         f'&rarr; {_esc(c["to"])}</li>' for c in changes) or "<li>No version change in this window.</li>"
     onsets = degradations(rows)

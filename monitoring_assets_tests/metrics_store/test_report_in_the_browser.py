@@ -36,6 +36,9 @@ def test_the_report_answers_which_model_since_when_why_and_what_changed(demo_sum
             onset = page.locator(f'line.marker.degradation[data-partition="{demo_summary["drift_day"]}"]')
             assert onset.count() > 0, "every chart marks the day the checks started failing"
             assert page.locator(f'li.degradation[data-partition="{demo_summary["drift_day"]}"]').is_visible()
+            # The gate's promotion, from the model's audit history.
+            promoted = page.locator(f'li.lifecycle.promoted[data-version="{demo_summary["promotion"]["champion"]}"]')
+            assert promoted.count() == 1 and promoted.is_visible()
             failing_cell = page.locator(f'rect.cell.error[data-check="drift_within_limits"]'
                                         f'[data-partition="{demo_summary["drift_day"]}"]')
             assert failing_cell.count() == 1
