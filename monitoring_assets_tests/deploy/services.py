@@ -127,3 +127,20 @@ def dismiss_community_dialog(page) -> None:
         return
     skip.first.click()
     page.locator(".dagster-backdrop").first.wait_for(state="detached", timeout=10_000)
+
+
+def alert_sensor_state(instance):
+    """The alert sensor's stored state in the instance (its cursor holds the alert book)."""
+    from monitoring_assets.sensors.alert_sensor import ALERT_SENSOR_NAME
+
+    states = [s for s in instance.all_instigator_state() if s.instigator_name == ALERT_SENSOR_NAME]
+    return states[0] if states else None
+
+
+def alert_book(instance) -> dict:
+    """The alert book as the daemon last stored it."""
+    import json
+
+    state = alert_sensor_state(instance)
+    cursor = state.instigator_data.cursor if state else None
+    return json.loads(cursor)["book"] if cursor else {}

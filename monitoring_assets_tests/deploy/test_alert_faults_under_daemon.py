@@ -16,7 +16,7 @@ import yaml
 
 from monitoring_assets.demo.run import EMBEDDED_DAGSTER_YAML
 from monitoring_assets.sensors.alert_sensor import ALERT_SENSOR_NAME
-from monitoring_assets_tests.deploy.services import BIN, Process, wait_for
+from monitoring_assets_tests.deploy.services import BIN, Process, alert_book, alert_sensor_state, wait_for
 from monitoring_assets_tests.servers import FaultyHttpServer, SmtpServer
 from monitoring_assets_tests.world import World, day
 
@@ -71,25 +71,14 @@ def _env(world: DaemonWorld, config_path: Path, bad_url: str) -> dict:
     return env
 
 
-def _sensor_state(instance: dg.DagsterInstance):
-    states = [s for s in instance.all_instigator_state() if s.instigator_name == ALERT_SENSOR_NAME]
-    return states[0] if states else None
-
-
 def _ticks(instance: dg.DagsterInstance) -> list:
-    state = _sensor_state(instance)
+    state = alert_sensor_state(instance)
     return list(instance.get_ticks(state.instigator_origin_id, state.selector_id)) if state else []
-
-
-def _book(instance: dg.DagsterInstance) -> dict:
-    state = _sensor_state(instance)
-    cursor = state.instigator_data.cursor if state else None
-    return json.loads(cursor)["book"] if cursor else {}
 
 
 def _pending(instance: dg.DagsterInstance) -> dict[str, list[dict]]:
     pending: dict[str, list[dict]] = {}
-    for entry in _book(instance).get("incidents", []) + _book(instance).get("notices", []):
+    for entry in alert_book(instance).get("incidents", []) + alert_book(instance).get("notices", []):
         for delivery in entry.get("pending", []):
             pending.setdefault(delivery["channel"], []).append(delivery)
     return pending

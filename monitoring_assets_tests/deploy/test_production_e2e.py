@@ -17,6 +17,7 @@ import yaml
 from monitoring_assets.demo.data import CATEGORICAL_FEATURES, FEATURES, write_day
 from monitoring_assets.demo.train import log_and_register, train_demo_model
 from monitoring_assets_tests.deploy.services import (
+    alert_book,
     BIN,
     PG_HOST,
     PG_PORT,
@@ -187,7 +188,14 @@ def test_sensors_runs_and_alerts_under_the_real_daemon(stack):
     assert not any(a["partition"] == clean for body in receiver.bodies() for a in body["alerts"])
     assert len(_runs_for(instance, drifted)) == 1
 
-    # The daemon restarts; its sensors resume from their stored cursors.
+    # The daemon restarts; its sensors resume from their stored cursors. It is stopped once the
+    # tick that sent the alert has stored its cursor: a kill between a delivery and that store
+    # sends the message again on restart (at-least-once; see the README's Alerts section).
+    def stored() -> bool:
+        incidents = alert_book(instance).get("incidents", [])
+        return any(i.get("key") == alert["key"] and not i.get("pending") for i in incidents)
+
+    wait_for(stored, 120, "the alert sensor to store the delivered alert", processes=processes)
     daemon = stack["daemon"]
     daemon.stop()
     daemon.start()
