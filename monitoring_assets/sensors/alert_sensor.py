@@ -33,7 +33,7 @@ from monitoring_assets.alerts.routing import channels_for
 from monitoring_assets.assets.common import finite_or_none
 from monitoring_assets.assets.names import FRESHNESS_CHECK, GATE_CHECKS, HEALTH_CHECK, LIFECYCLE, TABLE_CHECKS
 from monitoring_assets.config import MonitoringConfig
-from monitoring_assets.config.models import ChannelConfig
+from monitoring_assets.config.notifications import ChannelConfig
 
 ALERT_SENSOR_NAME = "monitoring_alert_sensor"
 PROJECT = "monitoring_assets"
