@@ -133,14 +133,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from monitoring_assets.assets.names import TABLE_CHECKS
     from monitoring_assets.assets.report import grafana_link, report_path
     from monitoring_assets.config import ConfigError, load_config
-    from monitoring_assets.health.status import DEGRADED, render_table
+    from monitoring_assets.health.status import DEGRADED, render_table, unescape_markdown
     from monitoring_assets.sensors.alert_sensor import unset_secrets
 
     config = load_config(args.config)
-    try:
-        models = [config.model(args.model)] if args.model else config.models
-    except KeyError as exc:
-        raise ConfigError(str(exc.args[0])) from None
+    models = _selected_models(config, args.model)
     if not os.environ.get("DAGSTER_HOME"):
         raise ConfigError("DAGSTER_HOME is not set: it names the Dagster instance to read")
     instance = dg.DagsterInstance.get()
@@ -159,7 +156,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
         if not args.json:
             print(report.headline())
             for failing in report.failing:
-                print(f"  {failing['check']} ({failing['severity']}) since {failing['since']}: {failing['description']}")
+                print(f"  {failing['check']} ({failing['severity']}) since {failing['since']}: "
+                      f"{unescape_markdown(failing['description'])}")
             if report.drifted_features:
                 print(f"  top drifted features: {', '.join(report.drifted_features)}")
             for name, target in links.items():
@@ -173,15 +171,22 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 1 if degraded else 0
 
 
+def _selected_models(config, name: str | None) -> list:
+    """`--model NAME`'s model, or every model of the config; an unknown name is a ConfigError."""
+    from monitoring_assets.config import ConfigError
+
+    try:
+        return [config.model(name)] if name else config.models
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+
+
 def _store_and_models(args: argparse.Namespace):
-    from monitoring_assets.config import ConfigError, load_config
+    from monitoring_assets.config import load_config
     from monitoring_assets.metrics_store.store import MetricsStore, store_url
 
     config = load_config(args.config)
-    try:
-        models = [config.model(args.model)] if getattr(args, "model", None) else config.models
-    except KeyError as exc:
-        raise ConfigError(str(exc.args[0])) from None
+    models = _selected_models(config, getattr(args, "model", None))
     return config, models, MetricsStore(store_url(config.storage.root, config.storage.metrics_url))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import fsspec
 
+from monitoring_assets.alerts.messages import mlflow_link
 from monitoring_assets.assets.health import model_health
 from monitoring_assets.assets.names import LIFECYCLE, MONITORING_RUN, REPORT
 from monitoring_assets.config import ModelConfig
@@ -40,7 +41,7 @@ def grafana_link(base: str, model: str) -> str:
 def report_links(model: ModelConfig, links: LinksConfig | None) -> dict[str, str]:
     links = links or LinksConfig()
     page_links = {"Health in Dagster": f"{links.dagster_url.rstrip('/')}/assets/{model.name}/health",
-                  "Model in MLflow": f"{links.mlflow_url.rstrip('/')}/#/models/{model.registered_model}"}
+                  "Model in MLflow": mlflow_link(links.mlflow_url, model.registered_model, None)}
     if links.grafana_url:
         page_links["Grafana dashboard"] = grafana_link(links.grafana_url, model.name)
     return page_links
@@ -82,8 +83,8 @@ def recent_lifecycle(instance: dg.DagsterInstance, model: ModelConfig) -> list[d
 def refresh_report(instance: dg.DagsterInstance, model: ModelConfig, store: Any, storage_root: str,
                    links: dict[str, str] | None = None, generated_at: dt.datetime | None = None,
                    judged: Any = None) -> tuple[Any, str, str]:
-    """Judge the health (unless `judged` is given), store it, render the report and replace its
-    file: (health, html, path)."""
+    """Judge the health (unless `judged` is given), store it, render the report from the
+    model's rows and replace its file: (health, html, path)."""
     report = judged if judged is not None else model_health(instance, model)[0]
     rows = store.rows(model.name)
     write_health_row(store, model, report, rows)
@@ -126,7 +127,6 @@ def build_report(model: ModelConfig, partitions_def: dg.PartitionsDefinition,
             "report_path": dg.MetadataValue.path(path),
             "report_mlflow": dg.MetadataValue.url(mlflow_artifact_link(links.mlflow_url, experiment_id, run_id)),
             "report_bytes": len(html.encode("utf-8")),
-            "rows_in_store": len(store.rows(model.name)),
         })
 
     return report

@@ -10,6 +10,7 @@ each metric against its baseline.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -182,6 +183,15 @@ def escape_markdown(text: str) -> str:
     for char in ("\\", "|", "[", "]", "(", ")", "!", "<", ">", "*", "_", "`"):
         text = text.replace(char, "\\" + char)
     return text.replace("\n", " ")
+
+
+_ESCAPED = re.compile(r"\\([\\|\[\]()!<>*_`])")
+
+
+def unescape_markdown(text: str) -> str:
+    """The text `escape_markdown` was given back, for places that show plain text (the report,
+    the command line)."""
+    return _ESCAPED.sub(r"\1", text)
 
 
 def _num(value: Any) -> str:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from monitoring_assets.health.status import unescape_markdown
 
 LEVEL_COLOURS = {"ok": "#2e9e5b", "warn": "#e8a317", "error": "#d62f2f", None: "#c8c8c8"}
 STATUS_COLOURS = {"HEALTHY": "#2e9e5b", "WARNING": "#e8a317", "DEGRADED": "#d62f2f"}
@@ -28,14 +29,6 @@ _HEAT_ROW = 18
 
 def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
-
-
-def _plain(text: Any) -> str:
-    """A check description as Dagster's markdown shows it, without its escapes."""
-    return _MARKDOWN_ESCAPE.sub(r"\1", str(text))
 
 
 @dataclass(frozen=True)
@@ -350,7 +343,7 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
     since = _partition_of(health.get("since"), partitions, clock)
     main_versions = {r["version"] for r in rows if r["kind"] in ("drift", "service")}
     failing = health.get("failing") or []
-    reasons = "".join(f"<li><strong>{_esc(f.get('check'))}</strong>: {_esc(_plain(f.get('description', '')))}</li>"
+    reasons = "".join(f"<li><strong>{_esc(f.get('check'))}</strong>: {_esc(unescape_markdown(f.get('description', '')))}</li>"
                       for f in failing)
     link_items = "".join(f'<li><a href="{_esc(url)}">{_esc(label)}</a></li>' for label, url in (links or {}).items())
     onset_items = "".join(f'<li class="degradation" data-partition="{_esc(_day(o, clock))}">'
@@ -358,7 +351,7 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
     lifecycle_items = "".join(
         f'<li class="lifecycle {_esc(e["event"])}" data-version="{_esc(e.get("version", ""))}">'
         f'{_esc(e["at"].astimezone(clock.zone).strftime("%Y-%m-%d %H:%M"))}: <strong>{_esc(e["event"])}</strong> '
-        f'{_esc(_plain(e.get("summary", "")))}</li>' for e in lifecycle)
+        f'{_esc(unescape_markdown(e.get("summary", "")))}</li>' for e in lifecycle)
     change_items = lifecycle_items + onset_items + "".join(
         f'<li class="version-change">{_esc(_day(c["partition"], clock))}: version {_esc(c["from"])} '
         f'&rarr; {_esc(c["to"])}</li>' for c in changes) or "<li>No version change in this window.</li>"
@@ -376,7 +369,7 @@ def render_report(model: str, registered_model: str, health: Mapping[str, Any], 
 <section id="health"><h2>Health</h2>
 <p><span class="status" id="health-status" style="background:{STATUS_COLOURS.get(status, '#888')}">{_esc(status)}</span>
  <span id="health-since">{_esc("since " + health["since"]) if health.get("since") and status != "HEALTHY" else ""}</span></p>
-<p id="health-headline">{_esc(_plain(health.get("headline", "")))}</p>
+<p id="health-headline">{_esc(unescape_markdown(health.get("headline", "")))}</p>
 <ul id="health-reasons">{reasons}</ul>
 {f'<ul class="links">{link_items}</ul>' if link_items else ""}</section>
 <section id="changes"><h2>What changed</h2><ul>{change_items}</ul></section>

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from monitoring_assets.health.status import STATUS_CODE
 from monitoring_assets.metrics_store.store import MetricRow
 from monitoring_assets.performance.thresholds import MetricThresholdLike, evaluate_threshold
 
@@ -13,7 +14,6 @@ from monitoring_assets.performance.thresholds import MetricThresholdLike, evalua
 # labels run re-judges only some of them).
 WRITEBACK_KINDS = ("drift", "performance", "estimate", "service")
 SERVICE_KEYS = ("rows", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "error_rate", "throughput_per_min")
-HEALTH_CODES = {"HEALTHY": 0, "WARNING": 1, "DEGRADED": 2}
 
 
 def check_level(passed: bool, severity: str) -> str:
@@ -83,6 +83,6 @@ def check_rows(model: str, version: str, start: dt.datetime, end: dt.datetime,
 
 
 def health_row(model: str, version: str, start: dt.datetime, end: dt.datetime, status: str) -> MetricRow:
-    code = HEALTH_CODES[status]
+    code = STATUS_CODE[status]
     return MetricRow(model, str(version), start, end, "health", "status", code,
                      level=("ok", "warn", "error")[code])

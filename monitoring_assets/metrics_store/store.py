@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 import sqlalchemy as sa
 
 SCHEMA_VERSION = 1
-KINDS = ("drift", "performance", "estimate", "service", "check", "health")
 
 _metadata = sa.MetaData()
 metrics_table = sa.Table(

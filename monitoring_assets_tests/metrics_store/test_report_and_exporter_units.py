@@ -71,3 +71,11 @@ def test_the_exporter_serves_the_latest_partition_and_counts_store_failures(tmp_
     (tmp_path / "metrics.db").mkdir()  # the store cannot be opened any more
     text = generate_latest(registry).decode()
     assert "monitoring_exporter_scrape_errors_total 1.0" in text and "monitoring_model_health{" not in text
+
+
+def test_unescape_markdown_gives_back_what_escape_markdown_was_given():
+    from monitoring_assets.health.status import escape_markdown, unescape_markdown
+
+    text = r"5 feature(s) drifted: sessions_per_week | a\b [x] <y> *z* `q` !"
+    assert escape_markdown(text) != text
+    assert unescape_markdown(escape_markdown(text)) == text
