@@ -10,12 +10,17 @@ from typing import Any
 import dagster as dg
 
 from monitoring_assets.health.status import escape_markdown
-from monitoring_assets.resources.io_managers import COLUMNS_METADATA
+from monitoring_assets.resources.io_managers import COLUMNS_LEFT_OUT_METADATA, COLUMNS_METADATA
 
 
 def reading_only(*columns: str | None) -> dict[str, list[str]]:
     """AssetIn metadata that makes the frame IO manager read just these columns."""
     return {COLUMNS_METADATA: [c for c in dict.fromkeys(columns) if c]}
+
+
+def leaving_out(*columns: str | None) -> dict[str, list[str]]:
+    """AssetIn metadata that makes the frame IO manager read every column but these."""
+    return {COLUMNS_LEFT_OUT_METADATA: [c for c in dict.fromkeys(columns) if c]}
 
 
 def finite_or_none(value: Any) -> float | None:

@@ -7,12 +7,25 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from sklearn import metrics as skm
 
 
 def _zero_one(values: np.ndarray) -> bool:
     return bool(((values == 0) | (values == 1)).all())
+
+
+def positive_rank_sum(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The sum of the positives' ranks among all scores, tied scores sharing their average rank
+    (scipy's `rankdata(scores)[positive].sum()`). Ranks and their averages are halves, exact in
+    a float, so any sort gives the same sum: numpy's unstable argsort is five times faster
+    than the stable one rankdata needs."""
+    order = np.argsort(scores)
+    ordered = scores[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(ordered)]
+    tie_group = np.repeat(np.arange(len(starts)), ends - starts)
+    positives_in_group = np.bincount(tie_group, weights=positive[order], minlength=len(starts))
+    return float(np.dot((starts + 1 + ends) / 2.0, positives_in_group))
 
 
 def _counted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None) -> dict[str, float]:
@@ -31,7 +44,7 @@ def _counted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, scores: np.n
         positives, negatives = tp + fn, tn + fp
         if positives and negatives:
             # Mann-Whitney: the area under the ROC curve, tied scores counted as half.
-            rank_sum = float(rankdata(scores)[y_true == 1].sum())
+            rank_sum = positive_rank_sum(scores, y_true == 1)
             result["roc_auc"] = (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
         else:
             result["roc_auc"] = math.nan

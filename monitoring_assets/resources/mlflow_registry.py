@@ -24,3 +24,9 @@ class MlflowRegistry(dg.ConfigurableResource):
     @cached_property
     def registry(self) -> ModelRegistry:
         return ModelRegistry(self.tracking_uri, self.registry_uri, self.artifact_location, self.cache_root)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # A run opens the store while its first steps read the landing zone; a sensor tick,
+        # which may not need MLflow at all, opens it only when asked.
+        if context.dagster_run is not None:
+            self.registry.open_in_background()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 
@@ -34,8 +35,17 @@ def settle_labels(frame: pd.DataFrame, id_column: str, label_column: str,
         order = times.fillna(pd.Timestamp.min.tz_localize("UTC")).argsort(kind="stable").to_numpy()
         labels = labels.iloc[order]
         rule = f"latest {time_column} wins (then the last file to land)"
-    distinct = labels.drop_duplicates(subset=[id_column, label_column])
-    conflicting = int(distinct.loc[distinct[id_column].duplicated(), id_column].nunique())
-    settled = labels.drop_duplicates(subset=id_column, keep="last").reset_index(drop=True)
+    # The ids are hashed once; repeats and conflicts are then counted on integer codes.
+    id_codes, distinct_ids = pd.factorize(labels[id_column], use_na_sentinel=False)
+    if len(distinct_ids) == len(labels):
+        return labels.reset_index(drop=True), LabelSettlement(rows_in=len(labels), duplicate_rows=0, conflicting_ids=0,
+                                                              labelled_ids=len(labels), rule=rule)
+    codes = pd.Series(id_codes)
+    repeated = codes.duplicated(keep=False).to_numpy()  # only ids on several rows can conflict
+    label_codes, distinct_labels = pd.factorize(labels[label_column].iloc[repeated], use_na_sentinel=False)
+    width = max(len(distinct_labels), 1)
+    pairs = np.unique(id_codes[repeated].astype(np.int64) * width + label_codes)
+    conflicting = int((np.bincount(pairs // width) > 1).sum()) if len(pairs) else 0
+    settled = labels[~codes.duplicated(keep="last").to_numpy()].reset_index(drop=True)
     return settled, LabelSettlement(rows_in=len(labels), duplicate_rows=len(labels) - len(settled),
                                     conflicting_ids=conflicting, labelled_ids=len(settled), rule=rule)

@@ -168,24 +168,40 @@ def _read_jsonl(raw: bytes, path: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def _read_parquet(raw: bytes, path: str) -> pd.DataFrame:
-    if not raw:
+def _read_parquet(source: pa.NativeFile, path: str) -> pd.DataFrame:
+    if source.size() == 0:
         raise UnreadableFile(path, "empty file (0 bytes): a Parquet file has at least a footer")
     try:
-        return pq.read_table(pa.BufferReader(raw)).to_pandas()
+        # One block per column: numbers stay in Arrow's buffers rather than being copied into
+        # one consolidated block per type.
+        return pq.read_table(source).to_pandas(split_blocks=True)
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
         raise UnreadableFile(path, f"corrupt or truncated Parquet: {exc}") from None
 
 
+def _local_path(path: str) -> str | None:
+    fs, local = fsspec.core.url_to_fs(path)
+    protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+    return local if protocol in ("file", "local") else None
+
+
 def read_file(path: str, csv_delimiter: str = ",") -> pd.DataFrame:
+    lower = path.lower()
+    parquet = lower.endswith((".parquet", ".pq"))
+    local = _local_path(path) if parquet else None
     try:
+        if local is not None:
+            # Memory-mapped: the columns are decoded from the page cache, not from a copy of the file.
+            with pa.memory_map(local, "r") as source:
+                return _read_parquet(source, path)
         with fsspec.open(path, "rb") as handle:
             raw = handle.read()
+    except UnreadableFile:
+        raise
     except OSError as exc:
         raise UnreadableFile(path, f"cannot open: {exc}") from None
-    lower = path.lower()
-    if lower.endswith((".parquet", ".pq")):
-        frame = _read_parquet(raw, path)
+    if parquet:
+        frame = _read_parquet(pa.BufferReader(raw), path)
     elif lower.endswith(".csv"):
         frame = _read_csv(raw, path, csv_delimiter)
     else:
