@@ -55,7 +55,7 @@ def test_a_runaway_header_is_refused_in_seconds(world, capsys):
     assert f"UNUSABLE {path}: 2,000,000 columns in the header; at most 4,096 are read" in out
 
 
-def test_extra_columns_are_reported_and_neither_stored_nor_profiled(world):
+def test_extra_columns_are_reported_and_neither_stored_nor_profiled(world):  # nor are the ids profiled
     world.write_day(day(1), rows=300, seed=41)
     path = next((world.inference / day(1)).iterdir())
     frame = pd.read_parquet(path)
@@ -70,6 +70,8 @@ def test_extra_columns_are_reported_and_neither_stored_nor_profiled(world):
     profile = view_from_bytes((world.root / "storage" / "profiles" / "m" / "inference_profile" / f"{day(1)}.bin")
                               .read_bytes())
     assert not [c for c in profile.get_columns() if c.startswith("debug_")]
+    # The ids are unique by the schema: they are stored with the batch but not profiled.
+    assert "id" in stored.columns and "id" not in profile.get_columns() and "x1" in profile.get_columns()
 
 
 def test_links_out_of_the_landing_root_are_not_followed_by_assets_or_sensor(world, tmp_path):

@@ -51,3 +51,17 @@ def test_degenerate_batches_match_scikit_learn():
 def test_labels_other_than_zero_and_one_are_left_to_scikit_learn():
     with pytest.raises(ValueError, match="pos_label"):
         compute_metrics("binary", [0, 2, 2, 0], [0, 2, 0, 0], None)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_positives_rank_sum_is_scipys_with_ties(seed):
+    from scipy.stats import rankdata
+
+    from monitoring_assets.performance.metrics import positive_rank_sum
+
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(1, 20_000))
+    # From all ties (one distinct score) to none.
+    scores = rng.integers(0, int(rng.choice([1, 3, 50, 10**9])), rows) / 7.0
+    positive = rng.random(rows) < rng.uniform(0.0, 1.0)
+    assert positive_rank_sum(scores, positive) == float(rankdata(scores)[positive].sum())
