@@ -55,7 +55,7 @@ def test_a_runaway_header_is_refused_in_seconds(world, capsys):
     assert f"UNUSABLE {path}: 2,000,000 columns in the header; at most 4,096 are read" in out
 
 
-def test_extra_columns_are_reported_and_neither_stored_nor_profiled(world):  # nor are the ids profiled
+def test_extra_columns_are_reported_and_neither_stored_nor_profiled(world):
     world.write_day(day(1), rows=300, seed=41)
     path = next((world.inference / day(1)).iterdir())
     frame = pd.read_parquet(path)
