@@ -25,7 +25,8 @@ def positive_rank_sum(scores: np.ndarray, positive: np.ndarray) -> float:
     ends = np.r_[starts[1:], len(ordered)]
     tie_group = np.repeat(np.arange(len(starts)), ends - starts)
     positives_in_group = np.bincount(tie_group, weights=positive[order], minlength=len(starts))
-    return float(np.dot((starts + 1 + ends) / 2.0, positives_in_group))
+    # An elementwise sum, not np.dot: BLAS would start threads that spin on the other core.
+    return float(((starts + 1 + ends) / 2.0 * positives_in_group).sum())
 
 
 def _counted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None) -> dict[str, float]:

@@ -7,6 +7,7 @@ from functools import cached_property
 import dagster as dg
 
 from monitoring_assets.registry import ModelRegistry
+from monitoring_assets.resources.run_heap import freeze_loaded_heap
 
 
 class MlflowRegistry(dg.ConfigurableResource):
@@ -27,6 +28,9 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # A run opens the store while its first steps read the landing zone; a sensor tick,
-        # which may not need MLflow at all, opens it only when asked.
+        # which may not need MLflow at all, opens it only when asked. Every job of the project
+        # that handles frames holds this resource, so its run start is where the loaded heap
+        # is frozen.
         if context.dagster_run is not None:
+            freeze_loaded_heap()
             self.registry.open_in_background()
