@@ -212,6 +212,8 @@ event_log_storage:
   class: ConsolidatedSqliteEventLogStorage
   config:
     base_dir: {home}/history
+python_logs:
+  python_log_level: INFO  # debug lines are not stored: one event log write each (deploy/dagster.yaml)
 """
 
 

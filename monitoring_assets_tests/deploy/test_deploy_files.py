@@ -69,6 +69,7 @@ def test_dagster_instance_files_are_valid_dagster_config(tmp_path, monkeypatch):
             assert instance.run_monitoring_enabled, name
             assert instance.run_monitoring_max_runtime_seconds == 3600, name
             assert instance.global_op_concurrency_default_limit == 1, name
+            assert instance.python_log_level == "INFO", name  # debug lines cost event log writes
             if name == "embedded":
                 assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"
         finally:
