@@ -73,15 +73,17 @@ def estimate_partition(model: ModelConfig, batch: pd.DataFrame, labels: pd.DataF
     if multiclass:
         scores = rows[score_columns].to_numpy(dtype=float)
         predictions = rows[roles.prediction].astype(str).to_numpy()
+        calibrated = calibration.apply(scores)  # row by row: the labelled rows' share is a subset
 
         def estimate(mask):
-            return estimate_multiclass(calibration.apply(scores[mask]), predictions[mask], calibration.classes)
+            return estimate_multiclass(calibrated[mask], predictions[mask], calibration.classes)
     else:
         scores = rows[roles.score].to_numpy(dtype=float)
         predictions = rows[roles.prediction].astype(int).to_numpy()
+        calibrated = calibration.apply(scores)
 
         def estimate(mask):
-            return estimate_binary(calibration.apply(scores[mask]), predictions[mask], scores[mask])
+            return estimate_binary(calibrated[mask], predictions[mask], scores[mask])
     estimates = estimate(np.ones(len(rows), dtype=bool))
     report |= {"status": "estimated", "rows": len(rows),
                "estimates": {name: vars(e) for name, e in estimates.items()}}

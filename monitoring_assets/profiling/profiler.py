@@ -47,7 +47,7 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     datetime_columns = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
     if not datetime_columns:
         return frame
-    prepared = frame.copy()
+    prepared = frame.copy(deep=False)  # the datetime columns are replaced, the others shared
     for column in datetime_columns:
         values = prepared[column]
         epoch = pd.Timestamp("1970-01-01", tz=values.dt.tz)
@@ -164,10 +164,12 @@ def profile_frame(frame: pd.DataFrame, workers: int | None = None, method: str |
     `method` forces a start method (for benchmarks); by default `start_method()` chooses.
     """
     prepared = _prepare(frame)
-    workers = default_workers() if workers is None else workers
     cells = prepared.shape[0] * prepared.shape[1]
     method = method or start_method()
-    if workers <= 1 or cells < PARALLEL_MIN_CELLS or prepared.shape[1] < 2 or method is None:
+    if cells < PARALLEL_MIN_CELLS or prepared.shape[1] < 2 or method is None:
+        return log_frame(prepared)  # one process, whatever the idle cores: no need to sample them
+    workers = default_workers() if workers is None else workers
+    if workers <= 1:
         return log_frame(prepared)
     groups = _balanced_groups(prepared, min(workers, prepared.shape[1]))
     parts = _profile_in_workers([(_columns_of, (prepared, group)) for group in groups], method)
