@@ -16,6 +16,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,46 +159,11 @@ class ModelRegistry:
         self.cache_root = cache_root.rstrip("/") if cache_root else None
         self._memo: dict[tuple[str, str, str], Baseline] = {}
         self._lock = threading.Lock()
-        self._client: MlflowClient | None = None
-        self._client_lock = threading.Lock()
-        self._opening: threading.Thread | None = None
-        self._open_error: BaseException | None = None
 
-    def _open_client(self) -> None:
-        try:
-            client = self._new_client()
-        except BaseException as exc:  # raised where the client is first wanted, in that step
-            self._open_error = exc
-        else:
-            self._client = client
-
-    def _new_client(self) -> MlflowClient:
+    @cached_property
+    def client(self) -> MlflowClient:
         bound_http_requests()
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
-
-    def open_in_background(self) -> None:
-        """Start opening the store in a thread of its own. A database store costs about a
-        second to open (importing MLflow's SQL layer, checking the schema), which a run then
-        spends reading its files instead of waiting; `client` waits for the thread, so the
-        thread has ended before any step can fork (see `profiling.profiler`)."""
-        with self._client_lock:
-            if self._client is not None or self._opening is not None:
-                return
-            self._opening = threading.Thread(target=self._open_client, name="mlflow-store-open", daemon=True)
-            self._opening.start()
-
-    @property
-    def client(self) -> MlflowClient:
-        with self._client_lock:
-            if self._opening is not None:
-                self._opening.join()
-                self._opening = None
-                error, self._open_error = self._open_error, None
-                if error is not None:
-                    raise error
-            if self._client is None:
-                self._client = self._new_client()
-            return self._client
 
     # Aliases and versions ------------------------------------------------------------------
 

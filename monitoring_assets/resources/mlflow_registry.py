@@ -27,10 +27,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         return ModelRegistry(self.tracking_uri, self.registry_uri, self.artifact_location, self.cache_root)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        # A run opens the store while its first steps read the landing zone; a sensor tick,
-        # which may not need MLflow at all, opens it only when asked. Every job of the project
-        # that handles frames holds this resource, so its run start is where the loaded heap
-        # is frozen.
+        # Every job of the project that handles frames holds this resource, so its run start is
+        # where the loaded heap is frozen; a sensor tick's resources (no run) leave the heap be.
         if context.dagster_run is not None:
             freeze_loaded_heap()
-            self.registry.open_in_background()
