@@ -126,8 +126,10 @@ def build_inference_profile(model: ModelConfig, partitions_def: dg.PartitionsDef
         group_name=model.name,
         partitions_def=partitions_def,
         # Ids are unique by the schema: their sketches (a third of the profiling time of a
-        # 16-column batch) describe nothing that drifts, so they are neither read nor profiled.
-        ins={"validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH], metadata=leaving_out(model.columns.id))},
+        # 16-column batch) describe nothing that drifts, so they are neither read nor profiled,
+        # unless the config makes the id a feature.
+        ins={"validated_batch": dg.AssetIn(key=[model.name, VALIDATED_BATCH], metadata=leaving_out(
+            None if model.columns.id in (model.columns.features or ()) else model.columns.id))},
         io_manager_key="profile_io_manager",
         kinds={"whylogs"},
         description="whylogs profile of the validated batch (every column but the id); partitions merge into windows.",
