@@ -1,6 +1,6 @@
 """A run worker's heap, once the code location is loaded, holds about 400,000 tracked objects
-(Dagster, MLflow, pandas, scikit-learn, the definitions) that live until the process exits. Python's
-cyclic collector walks every one of them on each full collection: 0.58 s of a 1M-row
+(Dagster, MLflow, pandas, scikit-learn, the definitions) that live until the process exits.
+Python's cyclic collector walks every one of them on each full collection: 0.58 s of a 1M-row
 partition's run, measured here. Frozen at the first run start of the process, they are out of
 its reach (0.18 s), and the profiler's forked workers do not copy pages for the collector's
 bookkeeping. Objects frozen still go when their last reference does; only a cycle among them
