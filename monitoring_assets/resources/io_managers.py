@@ -32,7 +32,7 @@ def _is_text(field: pa.Field) -> bool:
 
 def write_frame(frame: pd.DataFrame, handle: Any) -> None:
     """Parquet with statistics for the columns whose statistics are cheap: the min and max of
-    a million distinct strings cost a fifth of the write and no reader here uses them."""
+    a million distinct strings cost a sixth of the write and no reader here uses them."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, handle, write_statistics=[f.name for f in table.schema if not _is_text(f)] or False)
 
