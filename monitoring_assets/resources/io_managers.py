@@ -18,6 +18,7 @@ from monitoring_assets.profiling.whylogs_compat import (
     view_to_bytes,
 )
 from monitoring_assets.resources.replace import replacing
+from monitoring_assets.validation.readers import local_path
 
 # Input metadata naming the only columns a step reads from a stored frame: the frame IO
 # manager reads those (the ones the frame has) instead of the whole batch.
@@ -37,14 +38,10 @@ def write_frame(frame: pd.DataFrame, handle: Any) -> None:
     pq.write_table(table, handle, write_statistics=[f.name for f in table.schema if not _is_text(f)] or False)
 
 
-def _local_path(path: UPath) -> str | None:
-    return path.path if path.protocol in ("", "file", "local") else None
-
-
 def read_frame(path: UPath, wanted: list[str] | None = None, left_out: list[str] | None = None) -> pd.DataFrame:
     """The stored frame, or only the named columns of it (the ones it has). A local file is
     memory-mapped and its columns become one block each, so nothing is copied twice."""
-    local = _local_path(path)
+    local = local_path(str(path))
     with (pa.memory_map(local, "r") if local is not None else path.open("rb")) as source:
         parquet = pq.ParquetFile(source)
         names = parquet.schema_arrow.names

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dagster as dg
 import fsspec
 import pandas as pd
+from upath import UPath
 
 from monitoring_assets.assets.names import LABELS, VALIDATED_BATCH
+from monitoring_assets.resources.io_managers import read_frame
 from monitoring_assets.resources.replace import replacing
 
 
@@ -58,5 +60,4 @@ class MonitoringStorage(dg.ConfigurableResource):
             return None
 
     def read_frame(self, model: str, asset: str, partition: str) -> pd.DataFrame:
-        with fsspec.open(self._frame_path(model, asset, partition), "rb") as handle:
-            return pd.read_parquet(handle)
+        return read_frame(UPath(self._frame_path(model, asset, partition)))

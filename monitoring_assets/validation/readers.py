@@ -69,6 +69,16 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
+def _protocol(fs: fsspec.AbstractFileSystem) -> str:
+    return fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+
+
+def local_path(url: str) -> str | None:
+    """The path on this machine of a local URL or path (memory-mappable), else None."""
+    fs, path = fsspec.core.url_to_fs(url)
+    return path if _protocol(fs) in ("file", "local") else None
+
+
 def partition_entries(location: str, partition_key: str) -> tuple[list[tuple[str, dict]], list[str]]:
     """The partition's data files with their fsspec info, and the links left out.
 
@@ -78,7 +88,7 @@ def partition_entries(location: str, partition_key: str) -> tuple[list[tuple[str
     """
     folder = partition_folder(location, partition_key)
     fs, path = fsspec.core.url_to_fs(folder)
-    protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+    protocol = _protocol(fs)
     local = protocol in ("file", "local")
     root = os.path.realpath(fsspec.core.url_to_fs(location)[1]) if local else ""
     try:
@@ -179,16 +189,10 @@ def _read_parquet(source: pa.NativeFile, path: str) -> pd.DataFrame:
         raise UnreadableFile(path, f"corrupt or truncated Parquet: {exc}") from None
 
 
-def _local_path(path: str) -> str | None:
-    fs, local = fsspec.core.url_to_fs(path)
-    protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
-    return local if protocol in ("file", "local") else None
-
-
 def read_file(path: str, csv_delimiter: str = ",") -> pd.DataFrame:
     lower = path.lower()
     parquet = lower.endswith((".parquet", ".pq"))
-    local = _local_path(path) if parquet else None
+    local = local_path(path) if parquet else None
     try:
         if local is not None:
             # Memory-mapped: the columns are decoded from the page cache, not from a copy of the file.

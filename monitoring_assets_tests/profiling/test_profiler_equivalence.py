@@ -138,6 +138,16 @@ def test_workers_follow_the_cores_idle_now(monkeypatch):
         assert profiler.default_workers() == expected
 
 
+def test_a_frame_too_small_for_workers_does_not_wait_to_sample_the_cores(monkeypatch):
+    def sampled(*_):
+        raise AssertionError("the idle cores were sampled for a frame profiled in one process")
+
+    monkeypatch.setattr(profiler, "default_workers", sampled)
+    small = pd.DataFrame({"x": np.arange(1_000, dtype=float), "c": ["a", "b"] * 500})
+    view = profiler.profile_frame(small)
+    assert view.get_column("x").get_metric("counts").n.value == 1_000
+
+
 def test_streaming_reads_few_columns_at_a_time_and_gives_the_same_profile(frame, tmp_path, monkeypatch):
     path = tmp_path / "wide.parquet"
     frame.drop(columns=["all_null_object"]).to_parquet(path, row_group_size=ROWS)  # one big row group
