@@ -136,8 +136,17 @@ class MetricsStore:
             self._migrate(self._engine)
         return self._engine
 
+    @classmethod
+    def _migrate(cls, engine: sa.Engine) -> None:
+        try:
+            cls._migrate_once(engine)
+        except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
+            # Two runs opened a new store at once, and the other one created the tables (or the
+            # version row) between this one's check and its CREATE: they are there now.
+            cls._migrate_once(engine)
+
     @staticmethod
-    def _migrate(engine: sa.Engine) -> None:
+    def _migrate_once(engine: sa.Engine) -> None:
         with engine.begin() as connection:
             _metadata.create_all(connection, checkfirst=True)
             stored = connection.execute(sa.select(schema_table.c.version).where(schema_table.c.id == 1)).scalar()

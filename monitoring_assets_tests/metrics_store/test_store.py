@@ -95,3 +95,42 @@ def test_a_store_from_a_newer_release_is_refused_by_name(tmp_path):
     store.dispose()
     with pytest.raises(MetricsStoreError, match=f"schema version {SCHEMA_VERSION + 1}.*upgrade"):
         MetricsStore(url).rows()
+
+
+OPEN_AT = """
+import sys, time
+from monitoring_assets.metrics_store.store import MetricsStore
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+MetricsStore(sys.argv[1]).engine
+print("ok")
+"""
+
+
+def test_processes_that_open_a_new_store_at_once_all_get_it(metrics_url):
+    """Two runs of a fresh deployment create the store's tables together: the one that loses the
+    race to CREATE finds them made, instead of failing its step ('table already exists')."""
+    import subprocess
+    import sys
+    import time
+
+    import sqlalchemy as sa
+
+    for attempt in range(4):
+        if attempt:  # a new store each time
+            engine = sa.create_engine(metrics_url)
+            with engine.begin() as connection:
+                connection.execute(sa.text("DROP TABLE IF EXISTS monitoring_metrics"))
+                connection.execute(sa.text("DROP TABLE IF EXISTS monitoring_metrics_schema"))
+            engine.dispose()
+        start = time.time() + 2.0  # after the interpreters have started and imported
+        openers = [subprocess.Popen([sys.executable, "-c", OPEN_AT, metrics_url, str(start)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        outputs = [o.communicate(timeout=120) for o in openers]
+        assert [out.strip() for out, _ in outputs] == ["ok"] * 3, [err[-1500:] for _, err in outputs]
+    store = MetricsStore(metrics_url)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT version FROM monitoring_metrics_schema")).scalars().all() == [
+            SCHEMA_VERSION]
+    store.dispose()
