@@ -95,7 +95,8 @@ def estimate_partition(model: ModelConfig, batch: pd.DataFrame, labels: pd.DataF
     if coverage >= model.labels_policy.min_coverage and labeled.any():
         # Estimate and truth on the same rows: the labelled ones.
         truth = joined.loc[labeled, roles.label]
-        on_labeled = estimate(labeled)
+        # Every row labelled (the usual case once labels are in) is the estimate already made.
+        on_labeled = estimates if labeled.all() else estimate(labeled)
         if multiclass:
             realized = compute_metrics("multiclass", truth.astype(str).to_numpy(), predictions[labeled])
         else:

@@ -117,13 +117,21 @@ def metrics_by_segment(
     score: str | None,
     min_rows: int = 20,
 ) -> dict[str, dict[str, float]]:
-    """Metrics per value of a categorical column; small segments are left out."""
+    """Metrics per value of a categorical column (missing values are a segment of their own);
+    small segments are left out. Segments come in the order of their values. Only the three
+    columns the metrics read are sliced per segment, not the frame: on 1M rows a copy of every
+    column for every segment cost more than the metrics."""
     result: dict[str, dict[str, float]] = {}
-    for value, group in frame.groupby(segment, dropna=False, observed=True):
-        if len(group) < min_rows:
+    truth = frame[label].to_numpy()
+    predicted = frame[prediction].to_numpy()
+    scores = frame[score].to_numpy() if score and score in frame else None
+    grouped = frame.groupby(segment, dropna=False, observed=True)
+    group = grouped.ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    # `ngroup` numbers the groups in the order of `size()`'s index: their values.
+    for value, rows in zip(grouped.size().index, np.split(order, np.flatnonzero(np.diff(group[order])) + 1)):
+        if len(rows) < min_rows:
             continue
-        scores = group[score] if score and score in group else None
-        result[str(value)] = compute_metrics(task, group[label], group[prediction], scores) | {
-            "rows": float(len(group))
-        }
+        result[str(value)] = compute_metrics(task, truth[rows], predicted[rows],
+                                             None if scores is None else scores[rows]) | {"rows": float(len(rows))}
     return result
