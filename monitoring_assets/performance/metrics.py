@@ -16,9 +16,24 @@ def _zero_one(values: np.ndarray) -> bool:
 
 def positive_rank_sum(scores: np.ndarray, positive: np.ndarray) -> float:
     """The sum of the positives' ranks among all scores, tied scores sharing their average rank
-    (scipy's `rankdata(scores)[positive].sum()`). Ranks and their averages are halves, exact in
-    a float, so any sort gives the same sum: numpy's unstable argsort is five times faster
-    than the stable one rankdata needs."""
+    (scipy's `rankdata(scores)[positive].sum()`).
+
+    The positives' ranks among themselves sum to P(P+1)/2 whatever their ties, so what remains is
+    each positive's count of negatives below it, a tied negative counting half: the two classes
+    sorted apart (a sort of values, not the slower argsort of all scores) and the negatives
+    searched for each positive. Counted in integers, the sum is exact."""
+    if np.isnan(scores).any():
+        return _positive_rank_sum_by_ranks(scores, positive)
+    positives, negatives = np.sort(scores[positive]), np.sort(scores[~positive])
+    doubled_below = (np.searchsorted(negatives, positives, "left").sum(dtype=np.int64)
+                     + np.searchsorted(negatives, positives, "right").sum(dtype=np.int64))
+    count = len(positives)
+    return (count * (count + 1) + int(doubled_below)) / 2
+
+
+def _positive_rank_sum_by_ranks(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The same sum from the ranks themselves, for scores with NaN (each NaN a rank of its own,
+    after every number)."""
     order = np.argsort(scores)
     ordered = scores[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
