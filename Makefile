@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # MLflow 3 sends usage telemetry and writes ~/.config/mlflow unless told not to.
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: demo test test-fast ui bootstrap clean benchmark benchmark-sensors benchmark-partition benchmark-report
+.PHONY: demo test test-fast ui bootstrap clean benchmark benchmark-sensors benchmark-partition benchmark-rivals benchmark-report
 
 demo: $(STAMP)
 	$(BIN)/monitoring-assets demo --home $(DEMO_HOME)
@@ -48,6 +48,10 @@ benchmark-sensors: $(STAMP)
 
 benchmark-partition: $(STAMP)
 	$(BIN)/python -m benchmarks.partition --rows 1000000
+
+# NannyML and Evidently on the same partition; installs them in a temporary virtual environment.
+benchmark-rivals: $(STAMP)
+	$(BIN)/python -m benchmarks.rivals --rows 1000000
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache

@@ -31,6 +31,46 @@ from pathlib import Path
 from benchmarks.memory import TreeMemory
 
 
+DAY = dt.date(2026, 11, 1)
+
+
+def build_partition_home(home: Path, rows: int, seed: int):
+    """As the demo does: the churn classifier registered in an MLflow store under `home` with its
+    baseline, and one day of `rows` inference rows with all their labels landed. Returns the
+    day, the inference and labels roots, and the model with its validation frame."""
+    import yaml
+
+    from monitoring_assets.demo.data import write_day
+    from monitoring_assets.demo.run import demo_config, tracking_uri_for
+    from monitoring_assets.demo.train import log_and_register, train_demo_model
+
+    (home / "mlflow" / "artifacts").mkdir(parents=True)
+    model, validation = train_demo_model(seed)
+    version = log_and_register(tracking_uri_for(home), "churn-classifier", model, validation,
+                               artifact_location=(home / "mlflow" / "artifacts").as_uri(), alias="champion")
+    now = dt.datetime(2026, 11, 10, tzinfo=dt.timezone.utc)  # labels of the day are all in
+    inference, labels = home / "landing" / "inference", home / "landing" / "labels"
+    write_day(model, DAY, 1, rows, 21, seed, inference, labels, now, 2, version)
+    raw = demo_config(home, DAY, 1)
+    raw["notifications"] = {}
+    (home / "monitoring.yaml").write_text(yaml.safe_dump(raw))
+    return DAY, inference, labels, model, validation
+
+
+def run_cold(home: Path, day: dt.date) -> dict:
+    """One run of the monitoring job on the day, cold, as the first partition of a deployment:
+    no stored frames, no cached baseline, in a fresh process as a run worker is (its memory is
+    the job's, not the set-up's)."""
+    shutil.rmtree(home / "storage", ignore_errors=True)
+    shutil.rmtree(home / "dagster", ignore_errors=True)
+    worker = subprocess.run([sys.executable, "-m", "benchmarks.partition", "--run-job", str(home),
+                             "--partition", day.isoformat()], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    if worker.returncode != 0:
+        sys.exit(f"the monitoring job failed:\n{worker.stderr[-4000:]}")
+    return json.loads(worker.stdout.strip().splitlines()[-1])
+
+
 def numpy_floor(folder: Path) -> float:
     """Read the partition's files and make one pass over each column: nothing can judge the
     batch faster than reading it once."""
@@ -118,39 +158,14 @@ def main() -> None:
         print(json.dumps(run_job(args.run_job, args.partition)))
         return
 
-    import yaml
-
-    from monitoring_assets.demo.data import write_day
-    from monitoring_assets.demo.run import demo_config, tracking_uri_for
-    from monitoring_assets.demo.train import log_and_register, train_demo_model
-
     with tempfile.TemporaryDirectory(prefix="monitoring-assets-partition-") as tmp:
         home = Path(tmp)
-        (home / "mlflow" / "artifacts").mkdir(parents=True)
-        model, validation = train_demo_model(args.seed)
-        version = log_and_register(tracking_uri_for(home), "churn-classifier", model, validation,
-                                   artifact_location=(home / "mlflow" / "artifacts").as_uri(), alias="champion")
-        day = dt.date(2026, 11, 1)
-        now = dt.datetime(2026, 11, 10, tzinfo=dt.timezone.utc)  # labels of the day are all in
-        inference, labels = home / "landing" / "inference", home / "landing" / "labels"
-        write_day(model, day, 1, args.rows, 21, args.seed, inference, labels, now, 2, version)
-        raw = demo_config(home, day, 1)
-        raw["notifications"] = {}
-        (home / "monitoring.yaml").write_text(yaml.safe_dump(raw))
+        day, inference, *_ = build_partition_home(home, args.rows, args.seed)
         load = os.getloadavg()[0]
         floors, runs = [], []
         for _ in range(args.repeat):
             floors.append(numpy_floor(inference / day.isoformat()))
-            # Each run cold, as the first partition of a deployment: no stored frames, no cached baseline.
-            shutil.rmtree(home / "storage", ignore_errors=True)
-            shutil.rmtree(home / "dagster", ignore_errors=True)
-            # A fresh process, as a run worker is: its memory is the job's, not the set-up's.
-            worker = subprocess.run([sys.executable, "-m", "benchmarks.partition", "--run-job", str(home),
-                                     "--partition", day.isoformat()], capture_output=True, text=True,
-                                    env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
-            if worker.returncode != 0:
-                sys.exit(f"the monitoring job failed:\n{worker.stderr[-4000:]}")
-            runs.append(json.loads(worker.stdout.strip().splitlines()[-1]))
+            runs.append(run_cold(home, day))
     # The run of median total stands for all; ratios are taken within the same run.
     job = sorted(runs, key=lambda r: r["partition_s"])[len(runs) // 2]
     floor = statistics.median(floors)
