@@ -67,7 +67,8 @@ def estimate_partition(model: ModelConfig, batch: pd.DataFrame, labels: pd.DataF
                          "reason": f"v{version}'s calibration does not match the configured {model.task} scores"}
     served = (row_versions(batch, roles.model_version, champion) == version).to_numpy()
     score_columns = ([roles.class_scores[c] for c in calibration.classes] if multiclass else [roles.score])
-    rows = batch.loc[served & batch[score_columns].notna().all(axis=1).to_numpy()]
+    kept = served & batch[score_columns].notna().all(axis=1).to_numpy()
+    rows = batch if kept.all() else batch.loc[kept]  # every row served and scored: no copy
     if rows.empty:
         return report | {"status": "not_estimated", "reason": "no scored rows of the served version"}
     if multiclass:

@@ -29,7 +29,7 @@ from monitoring_assets.assets.names import (
     VALIDATED_BATCH,
 )
 from monitoring_assets.config import ModelConfig
-from monitoring_assets.performance.metrics import compute_metrics, metrics_by_segment
+from monitoring_assets.performance.metrics import compute_metrics, grouped_rows, metrics_by_segment
 from monitoring_assets.performance.service_health import (
     judge_service_health,
     measure_service_health,
@@ -81,20 +81,21 @@ def evaluate_performance(
     """One entry per served version: its metrics, its baseline and each threshold outcome."""
     roles = model.columns
     results = []
-    for version, group in labeled.groupby(versions.loc[labeled.index]):
-        scores = group[roles.score] if roles.score and roles.score in group else None
-        metrics = compute_metrics(model.task, group[roles.label], group[roles.prediction], scores)
+    truth, predicted = labeled[roles.label].to_numpy(), labeled[roles.prediction].to_numpy()
+    scores = labeled[roles.score].to_numpy() if roles.score and roles.score in labeled else None
+    for version, rows in grouped_rows(versions.loc[labeled.index]):
+        metrics = compute_metrics(model.task, truth[rows], predicted[rows], None if scores is None else scores[rows])
         try:
             baseline = registry.baseline(model.registered_model, str(version)).metrics
         except BaselineNotFound as exc:
-            results.append({"version": str(version), "rows": len(group), "metrics": metrics,
+            results.append({"version": str(version), "rows": len(rows), "metrics": metrics,
                             "baseline": {}, "outcomes": [], "error": str(exc)})
             continue
         outcomes = [
             evaluate_threshold(name, metrics.get(name, float("nan")), baseline.get(name), spec).to_dict()
             for name, spec in model.performance.items()
         ]
-        results.append({"version": str(version), "rows": len(group), "metrics": metrics,
+        results.append({"version": str(version), "rows": len(rows), "metrics": metrics,
                         "baseline": baseline, "outcomes": outcomes})
     return results
 

@@ -123,6 +123,16 @@ def compute_metrics(
     raise ValueError(f"unknown task {task!r}")
 
 
+def grouped_rows(keys: pd.Series) -> list[tuple[object, np.ndarray]]:
+    """Each value of `keys` (missing values are a value of their own) with the positions of its
+    rows, in the order a groupby gives. Only positions: a groupby's sub-frames copy every column."""
+    grouped = keys.groupby(keys, dropna=False, observed=True)
+    group = grouped.ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    # `ngroup` numbers the groups in the order of `size()`'s index: their values.
+    return list(zip(grouped.size().index, np.split(order, np.flatnonzero(np.diff(group[order])) + 1)))
+
+
 def metrics_by_segment(
     frame: pd.DataFrame,
     segment: str,
@@ -134,17 +144,12 @@ def metrics_by_segment(
 ) -> dict[str, dict[str, float]]:
     """Metrics per value of a categorical column (missing values are a segment of their own);
     small segments are left out. Segments come in the order of their values. Only the three
-    columns the metrics read are sliced per segment, not the frame: on 1M rows a copy of every
-    column for every segment cost more than the metrics."""
+    columns the metrics read are sliced per segment, not the frame."""
     result: dict[str, dict[str, float]] = {}
     truth = frame[label].to_numpy()
     predicted = frame[prediction].to_numpy()
     scores = frame[score].to_numpy() if score and score in frame else None
-    grouped = frame.groupby(segment, dropna=False, observed=True)
-    group = grouped.ngroup().to_numpy()
-    order = np.argsort(group, kind="stable")
-    # `ngroup` numbers the groups in the order of `size()`'s index: their values.
-    for value, rows in zip(grouped.size().index, np.split(order, np.flatnonzero(np.diff(group[order])) + 1)):
+    for value, rows in grouped_rows(frame[segment]):
         if len(rows) < min_rows:
             continue
         result[str(value)] = compute_metrics(task, truth[rows], predicted[rows],

@@ -1,4 +1,5 @@
-"""Metrics per segment, sliced from three columns, are those of a groupby over the frame."""
+"""Metrics per segment and per served version, sliced from three columns by row positions, are
+those of a groupby over the frame."""
 
 import math
 
@@ -7,7 +8,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring_assets.performance.metrics import compute_metrics, metrics_by_segment
+from monitoring_assets.performance.metrics import compute_metrics, grouped_rows, metrics_by_segment
+from monitoring_assets.registry.served import row_versions
 
 
 def by_frame_groupby(frame, segment, task, label, prediction, score, min_rows):
@@ -61,3 +63,19 @@ def test_regression_segments_on_a_filtered_frame_match_a_groupby():
     ours = metrics_by_segment(labeled, "plan", "regression", "label", "prediction", None)
     same(ours, by_frame_groupby(labeled, "plan", "regression", "label", "prediction", None, 20))
     assert set(ours) == {"a", "b", "c"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.sampled_from(["10", "2", "1", None]), max_size=40),
+       kind=st.sampled_from(["str", "category", "object"]))
+def test_grouped_rows_are_the_groups_of_a_groupby_in_its_order(values, kind):
+    keys = pd.Series(values, dtype=kind, index=range(100, 100 + len(values)))
+    expected = [(str(value), list(group.index - 100)) for value, group in keys.groupby(keys, dropna=False, observed=True)]
+    assert [(str(value), rows.tolist()) for value, rows in grouped_rows(keys)] == expected
+
+
+def test_served_versions_group_in_text_order_as_plain_strings_do():
+    frame = pd.DataFrame({"model_version": ["2", "10", None, "2", "10.0"]})
+    versions = row_versions(frame, "model_version", "1")
+    assert [(value, rows.tolist()) for value, rows in grouped_rows(versions)] == [
+        ("1", [2]), ("10", [1, 4]), ("2", [0, 3])]
