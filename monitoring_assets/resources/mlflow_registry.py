@@ -7,7 +7,7 @@ from functools import cached_property
 import dagster as dg
 
 from monitoring_assets.registry import ModelRegistry
-from monitoring_assets.resources.run_heap import choose_arrow_pool, freeze_loaded_heap
+from monitoring_assets.resources.run_heap import freeze_loaded_heap
 
 
 class MlflowRegistry(dg.ConfigurableResource):
@@ -28,8 +28,6 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Every job of the project that handles frames holds this resource, so its run start is
-        # where the loaded heap is frozen and Arrow's pool chosen; a sensor tick's resources (no
-        # run) leave the process be.
+        # where the loaded heap is frozen; a sensor tick's resources (no run) leave the heap be.
         if context.dagster_run is not None:
             freeze_loaded_heap()
-            choose_arrow_pool()
