@@ -18,7 +18,6 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from benchmarks.venvs import interpreter_with, quiet_environment
 from monitoring_assets.performance.estimation import CalibrationMap, estimate_binary
 
 METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
@@ -63,15 +63,6 @@ def simulate(partitions: int, rows: int, seed: int) -> tuple[pd.DataFrame, list[
     reference = frame(rng.normal(0.0, 1.0, 20_000))
     chunks = [frame(rng.normal(rng.uniform(-1, 1), rng.uniform(0.7, 1.3), rows)) for _ in range(partitions)]
     return reference, chunks
-
-
-def nannyml_python(venv: Path) -> Path:
-    python = venv / "bin" / "python"
-    if not python.exists():
-        print(f"making a virtualenv for NannyML at {venv} (a few minutes) ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "nannyml", "statsmodels"], check=True)
-    return python
 
 
 def ours(reference: pd.DataFrame, chunks: list[pd.DataFrame]) -> tuple[list[dict], float]:
@@ -111,10 +102,11 @@ def main() -> None:
         reference.to_parquet(folder / "reference.parquet")
         pd.concat(chunks, ignore_index=True).to_parquet(folder / "analysis.parquet")
         (folder / "run_nannyml.py").write_text(NANNYML_SCRIPT)
-        python = nannyml_python(args.venv or folder / "nannyml-venv")
+        python = interpreter_with(args.venv or folder / "nannyml-venv", ["nannyml", "statsmodels"])
         output = subprocess.run([str(python), str(folder / "run_nannyml.py"), str(folder / "reference.parquet"),
                                  str(folder / "analysis.parquet"), str(args.rows), ",".join(METRICS)],
-                                check=True, capture_output=True, text=True)
+                                check=True, capture_output=True, text=True, cwd=folder,
+                                env=quiet_environment(folder))
         theirs = json.loads(output.stdout.strip().splitlines()[-1])
 
     summary = {"partitions": args.partitions, "rows": args.rows, "mean_abs_diff": {}, "coverage": {},

@@ -1,6 +1,6 @@
 """The monitoring job against NannyML and Evidently on the same partition, in the same run.
 
-    python -m benchmarks.rivals --rows 1000000 [--rivals-python PATH] [--no-evidently] [--json]
+    python -m benchmarks.rivals --rows 1000000 [--venv DIR] [--no-evidently] [--json]
 
 One day of N inference rows with all their labels, as `benchmarks.partition` makes it (the
 demo's churn classifier, registered in a temporary MLflow store), and the reference the
@@ -14,9 +14,9 @@ model's baseline was registered from. Then, alternating, `--repeat` times each:
   for the partition as one chunk;
 - Evidently: its data drift and classification presets on the same rows (once: it is slow).
 
-The rivals need pandas 2, so they run in an interpreter of their own: `--rivals-python`, or a
-virtual environment made for the run in the temporary folder (NannyML 0.13.1, Evidently 0.7.23,
-pandas 2; a few minutes to install). Their usage reporting is switched off, and their home is the
+The rivals need pandas 2, so they run in a virtualenv of their own: `--venv DIR` (made there if
+missing, kept), or one made for the run in the temporary folder (NannyML 0.13.1, Evidently
+0.7.23, pandas 2; a few minutes to install). Their usage reporting is switched off, and their home is the
 temporary folder, so nothing is written outside it. Times are the work after the imports; memory
 is each process's peak RSS (for this project, the PSS of the run's process tree). The last line is
 JSON with the medians and the ratios `nannyml_over_ours` and `evidently_over_ours`.
@@ -34,27 +34,15 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.partition import build_partition_home, run_cold
+from benchmarks.venvs import interpreter_with, quiet_environment
 
 RIVALS = ["nannyml==0.13.1", "evidently==0.7.23", "pandas>=2.2,<3"]
 WORKER = Path(__file__).resolve().parent / "rivals_worker.py"
 
 
-def rivals_interpreter(folder: Path) -> str:
-    """A virtual environment with the rivals, made in `folder`."""
-    environment = folder / "rivals-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(environment)], check=True)
-    python = str(environment / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-cache-dir", *RIVALS], check=True)
-    return python
-
-
-def run_rival(python: str, home: Path, *arguments: str) -> dict:
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "DO_NOT_TRACK": "1",
-        "NML_DISABLE_USAGE_LOGGING": "1", "ITERATIVE_DO_NOT_TRACK": "1", "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    worker = subprocess.run([python, str(WORKER), *arguments], capture_output=True, text=True, cwd=home,
-                            env=environment)
+def run_rival(python: Path, home: Path, *arguments: str) -> dict:
+    worker = subprocess.run([str(python), str(WORKER), *arguments], capture_output=True, text=True, cwd=home,
+                            env=quiet_environment(home))
     if worker.returncode != 0:
         sys.exit(f"{arguments[0]} failed:\n{worker.stderr[-4000:]}")
     return json.loads(worker.stdout.strip().splitlines()[-1])
@@ -65,7 +53,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="runs of this project and of NannyML; medians")
-    parser.add_argument("--rivals-python", help="a Python with nannyml and evidently (default: made for the run)")
+    parser.add_argument("--venv", type=Path, default=None,
+                        help="the rivals' virtualenv, made if missing (default: a temporary one, removed after)")
     parser.add_argument("--no-evidently", action="store_true", help="leave Evidently out")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args()
@@ -82,7 +71,7 @@ def main() -> None:
         reference = scored_frame(model, validation).assign(label=validation["label"].to_numpy())
         reference_path = folder / "reference.parquet"
         reference.to_parquet(reference_path, index=False)
-        python = args.rivals_python or rivals_interpreter(folder)
+        python = interpreter_with(args.venv or folder / "rivals-venv", RIVALS)
         rival_home = folder / "rival-home"
         rival_home.mkdir()
         fitted = str(folder / "nannyml-fitted.pkl")
