@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from monitoring_assets.demo.train import scored_frame
 
     with tempfile.TemporaryDirectory(prefix="monitoring-assets-rivals-") as tmp:
         folder = Path(tmp)
@@ -66,8 +67,6 @@ def main() -> None:
         home.mkdir()
         day, inference, labels, model, validation = build_partition_home(home, args.rows, args.seed)
         inference_day, labels_day = str(inference / day.isoformat()), str(labels / day.isoformat())
-        from monitoring_assets.demo.train import scored_frame
-
         reference = scored_frame(model, validation).assign(label=validation["label"].to_numpy())
         reference_path = folder / "reference.parquet"
         reference.to_parquet(reference_path, index=False)
@@ -84,8 +83,9 @@ def main() -> None:
             nannyml.append(run_rival(python, rival_home, "nannyml", inference_day, labels_day, fitted))
         evidently = None if args.no_evidently else run_rival(
             python, rival_home, "evidently", str(reference_path), inference_day, labels_day)
-        ours_report = json.loads((home / "storage" / "reports" / "churn" / "model_performance"
-                                  / f"{day.isoformat()}.json").read_text())
+        reports = home / "storage" / "reports" / "churn"
+        realized = json.loads((reports / "model_performance" / f"{day.isoformat()}.json").read_text())
+        estimated = json.loads((reports / "estimated_performance" / f"{day.isoformat()}.json").read_text())
 
     ours_s = statistics.median(r["partition_s"] for r in ours)
     nannyml_s = statistics.median(r["seconds"] for r in nannyml)
@@ -97,8 +97,11 @@ def main() -> None:
         "nannyml_runs_s": [r["seconds"] for r in nannyml],
         "nannyml_peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in nannyml),
         "nannyml_over_ours": round(nannyml_s / ours_s, 2),
-        "realized_roc_auc": {"ours": ours_report["versions"][0]["metrics"]["roc_auc"],
+        # The same numbers from both, to show the same work was done.
+        "realized_roc_auc": {"ours": realized["versions"][0]["metrics"]["roc_auc"],
                              "nannyml": nannyml[0]["realized_roc_auc"]},
+        "estimated_roc_auc": {"ours": estimated["estimates"]["roc_auc"]["value"],
+                              "nannyml": nannyml[0]["estimated_roc_auc"]},
     }
     if evidently:
         summary |= {"evidently_s": evidently["seconds"], "evidently_peak_rss_mib": evidently["peak_rss_mib"],
@@ -113,8 +116,10 @@ def main() -> None:
         if evidently:
             print(f"  Evidently, drift + classification    {evidently['seconds']:8.2f} s"
                   f"  {evidently['peak_rss_mib']:7.0f} MiB  (one run)  = {summary['evidently_over_ours']}x ours")
-        print(f"  realized ROC AUC: ours {summary['realized_roc_auc']['ours']:.6f} (quarantined rows left out), "
-              f"NannyML {summary['realized_roc_auc']['nannyml']:.6f}")
+        for kind in ("realized", "estimated"):
+            values = summary[f"{kind}_roc_auc"]
+            print(f"  {kind} ROC AUC: ours {values['ours']:.6f} (quarantined rows left out), "
+                  f"NannyML {values['nannyml']:.6f}")
     print(json.dumps(summary))
     sys.stdout.flush()
 

@@ -16,32 +16,18 @@ def _zero_one(values: np.ndarray) -> bool:
 
 def positive_rank_sum(scores: np.ndarray, positive: np.ndarray) -> float:
     """The sum of the positives' ranks among all scores, tied scores sharing their average rank
-    (scipy's `rankdata(scores)[positive].sum()`).
+    (scipy's `rankdata(scores)[positive].sum()`); NaN scores tie with each other, after every
+    number, as numpy sorts and searches them.
 
     The positives' ranks among themselves sum to P(P+1)/2 whatever their ties, so what remains is
     each positive's count of negatives below it, a tied negative counting half: the two classes
     sorted apart (a sort of values, not the slower argsort of all scores) and the negatives
     searched for each positive. Counted in integers, the sum is exact."""
-    if np.isnan(scores).any():
-        return _positive_rank_sum_by_ranks(scores, positive)
     positives, negatives = np.sort(scores[positive]), np.sort(scores[~positive])
     doubled_below = (np.searchsorted(negatives, positives, "left").sum(dtype=np.int64)
                      + np.searchsorted(negatives, positives, "right").sum(dtype=np.int64))
     count = len(positives)
     return (count * (count + 1) + int(doubled_below)) / 2
-
-
-def _positive_rank_sum_by_ranks(scores: np.ndarray, positive: np.ndarray) -> float:
-    """The same sum from the ranks themselves, for scores with NaN (each NaN a rank of its own,
-    after every number)."""
-    order = np.argsort(scores)
-    ordered = scores[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], len(ordered)]
-    tie_group = np.repeat(np.arange(len(starts)), ends - starts)
-    positives_in_group = np.bincount(tie_group, weights=positive[order], minlength=len(starts))
-    # An elementwise sum, not np.dot: BLAS would start threads that spin on the other core.
-    return float(((starts + 1 + ends) / 2.0 * positives_in_group).sum())
 
 
 def _counted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None) -> dict[str, float]:

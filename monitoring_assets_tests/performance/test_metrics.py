@@ -65,3 +65,19 @@ def test_the_positives_rank_sum_is_scipys_with_ties(seed):
     scores = rng.integers(0, int(rng.choice([1, 3, 50, 10**9])), rows) / 7.0
     positive = rng.random(rows) < rng.uniform(0.0, 1.0)
     assert positive_rank_sum(scores, positive) == float(rankdata(scores)[positive].sum())
+
+
+def test_nan_scores_tie_with_each_other_after_every_number():
+    from scipy.stats import rankdata
+
+    from monitoring_assets.performance.metrics import positive_rank_sum
+
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        rows = int(rng.integers(2, 2_000))
+        scores = rng.integers(0, 20, rows) / 19.0
+        scores[rng.random(rows) < 0.2] = np.nan
+        positive = rng.random(rows) < 0.4
+        # NaN as a value above every score (1.0 at most): one tie group, ranked last.
+        expected = float(rankdata(np.where(np.isnan(scores), 2.0, scores))[positive].sum())
+        assert positive_rank_sum(scores, positive) == expected

@@ -50,8 +50,7 @@ def test_row_versions_name_each_row_as_normalise_version_does_whatever_the_dtype
     values = ["2", "2.0", None, " 3 ", "", "nan", "v7", "2"]
     for column in (pd.Series(values, dtype="str"), pd.Series(values, dtype=object),
                    pd.Series(values, dtype="category"), pd.Series([2.0, None, 3.0, 2.0, np.nan, 1.5, 3.0, 2.0])):
-        frame = pd.DataFrame({"model_version": column.to_numpy()}, index=range(10, 18))
-        frame["model_version"] = column.array
+        frame = pd.DataFrame({"model_version": column.array}, index=range(10, 18))
         expected = [normalise_version(v) or "9" for v in column.tolist()]
         rows = row_versions(frame, "model_version", "9")
         assert rows.tolist() == expected, column.dtype
